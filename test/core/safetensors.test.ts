@@ -20,6 +20,14 @@ describe("safetensors codec", () => {
     }
   });
 
+  it("decodes from a Node Buffer (what readFileSync returns) as from a Uint8Array", () => {
+    const bytes = encodeSafetensors(tensors, { format: "pt" });
+    const pooled = Buffer.concat([Buffer.from("padding"), Buffer.from(bytes)]).subarray(7);
+    const { tensors: back } = decodeSafetensors(pooled);
+    expect(back["<cat-toy>"]!.data).toEqual(tensors["<cat-toy>"].data);
+    expect(back.ids!.data).toEqual(tensors.ids.data);
+  });
+
   it("writes the reference layout: u64 header length, 8-byte aligned JSON, sorted data", () => {
     const bytes = encodeSafetensors({ b: tensors.f64, a: { dtype: "F32", shape: [1], data: new Float32Array([7]) } });
     const n = Number(new DataView(bytes.buffer).getBigUint64(0, true));

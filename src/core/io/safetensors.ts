@@ -28,7 +28,8 @@ function elementCount(shape: readonly number[]): number {
 
 function typedArrayFor(dtype: SafetensorsDtype, bytes: Uint8Array): TensorData {
   // Copy into a fresh, aligned buffer: slices of a file are rarely 8-byte aligned.
-  const copy = bytes.slice().buffer;
+  // (Not bytes.slice(): on a Node Buffer that is a view whose .buffer is the whole file.)
+  const copy = new Uint8Array(bytes).buffer;
   switch (dtype) {
     case "F32":
       return new Float32Array(copy);
