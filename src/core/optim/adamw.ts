@@ -30,6 +30,8 @@ export function validateAdamWConfig(config: AdamWConfig): void {
  *   3. v  <- fma((1 - b2) * g, g, v * b2)            `addcmul_` multiplies value * g first
  *   4. d  <- sqrt(v) / sqrt(1 - b2^t) + eps
  *   5. p  <- p + (-(lr / (1 - b1^t)) * m) / d        `addcdiv_` multiplies value * m first
+ * torch's foreach/fused and CUDA kernels order some of these roundings differently, so
+ * they agree with this only to a few ulps per step.
  */
 export function createAdamW(overrides: Partial<AdamWConfig> = {}): Optimizer {
   const config = { ...ADAMW_DEFAULTS, ...overrides };

@@ -43,8 +43,9 @@ export function perturbedParams(params: Float32Array, grad: Float32Array, rho: n
  *        d   = wd != 0 ? fma(w, wd, g2) : g2
  *        buf = first step ? d : buf * momentum + d
  *        w   = fma(buf, -lr, w)
- * The norm is accumulated in float64 (torch sums float32 partials), so w + e can differ
- * from torch's by an ulp; the update itself is bit-exact given g2.
+ * The norm is accumulated in float64 (torch sums float32 partials), so e can differ from
+ * a torch SAM's by a few ulps of e (and w + e round the other way); the update itself is
+ * bit-exact given g2.
  */
 export function createSam(overrides: Partial<SamConfig> = {}): Optimizer {
   const config = { ...SAM_DEFAULTS, ...overrides };

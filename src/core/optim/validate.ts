@@ -10,19 +10,10 @@ export class OptimizerInputError extends Error {
   override name = "OptimizerInputError";
 }
 
-/** Throws unless `value` is a finite number in [min, max) (or [min, max] when `maxInclusive`). */
-export function requireInRange(
-  optimizer: string,
-  field: string,
-  value: number,
-  min: number,
-  max: number,
-  maxInclusive = false,
-): void {
-  const belowMax = maxInclusive ? value <= max : value < max;
-  if (typeof value !== "number" || !Number.isFinite(value) || value < min || !belowMax) {
-    const range = `[${min}, ${max}${maxInclusive ? "]" : ")"}`;
-    throw new OptimizerConfigError(`${optimizer}: ${field} must be a finite number in ${range}, got ${String(value)}`);
+/** Throws unless `value` is a finite number in [min, max). */
+export function requireInRange(optimizer: string, field: string, value: number, min: number, max: number): void {
+  if (typeof value !== "number" || !Number.isFinite(value) || value < min || value >= max) {
+    throw new OptimizerConfigError(`${optimizer}: ${field} must be a finite number in [${min}, ${max}), got ${String(value)}`);
   }
 }
 
