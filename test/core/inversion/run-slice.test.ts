@@ -51,7 +51,7 @@ describe("runSlice", () => {
     expect(state.optimizer.state.step).toBe(5);
     // Replay the same updates with AdamW directly: L_det entry i is the loss after update i + 1.
     const adamw = createAdamW();
-    let p = new Float32Array(3);
+    let p: Float32Array = new Float32Array(3);
     let s = adamw.init(3);
     for (let i = 0; i < 5; i++) {
       const r = await adamw.step(p, s, (q) => objective.trainLossAndGradient(i, q), 0.05);
