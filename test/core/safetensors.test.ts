@@ -39,4 +39,15 @@ describe("safetensors codec", () => {
     expect(() => decodeSafetensors(garbage)).toThrow(SafetensorsError);
     expect(() => encodeSafetensors({ x: { dtype: "F32", shape: [3], data: new Float32Array(2) } })).toThrow(/needs 12 bytes/);
   });
+
+  it("decodes from a Node Buffer that shares a larger pool buffer", () => {
+    const bytes = encodeSafetensors({ a: { dtype: "F32", shape: [2], data: new Float32Array([1.5, -2]) } });
+    const pooled = Buffer.alloc(bytes.length + 64);
+    pooled.set(bytes, 16);
+    const view = pooled.subarray(16, 16 + bytes.length);
+    const a = decodeSafetensors(view).tensors.a!.data as Float32Array;
+    expect(a.length).toBe(2);
+    expect(a.byteLength).toBe(8);
+    expect(Array.from(a)).toEqual([1.5, -2]);
+  });
 });

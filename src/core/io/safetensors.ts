@@ -28,7 +28,8 @@ function elementCount(shape: readonly number[]): number {
 
 function typedArrayFor(dtype: SafetensorsDtype, bytes: Uint8Array): TensorData {
   // Copy into a fresh, aligned buffer: slices of a file are rarely 8-byte aligned.
-  const copy = bytes.slice().buffer;
+  // (new Uint8Array(view) always copies; Node's Buffer#slice would share the file's buffer.)
+  const copy = new Uint8Array(bytes).buffer;
   switch (dtype) {
     case "F32":
       return new Float32Array(copy);

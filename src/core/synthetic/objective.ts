@@ -122,3 +122,20 @@ export function createSyntheticObjective(seed: number, overrides: Partial<Synthe
     evalLoss: async (params) => lossAndGradient(evalBatch, params, false).loss,
   };
 }
+
+/** How a run's config names the synthetic objective (so its hash covers every setting). */
+export function describeSynthetic(settings: SyntheticSettings = SYNTHETIC_DEFAULTS): Record<string, string | number> {
+  return { kind: "synthetic", ...settings };
+}
+
+/** Reads the settings back from a config's `objective` field; throws a TypeError if it is not the synthetic objective. */
+export function syntheticSettingsFrom(objective: Record<string, unknown>): SyntheticSettings {
+  if (objective.kind !== "synthetic") throw new TypeError(`objective kind is ${JSON.stringify(objective.kind)}, not "synthetic"`);
+  const settings = { ...SYNTHETIC_DEFAULTS };
+  for (const key of Object.keys(SYNTHETIC_DEFAULTS) as Array<keyof SyntheticSettings>) {
+    const value = objective[key];
+    if (typeof value !== "number" || !Number.isFinite(value)) throw new TypeError(`synthetic objective setting '${key}' is missing or not a number`);
+    settings[key] = value;
+  }
+  return settings;
+}
