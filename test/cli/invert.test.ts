@@ -151,4 +151,22 @@ describe("dvar invert flags", () => {
     }
     expect((await exitCode(["--help"])).out).toMatch(/invert +run a textual inversion/);
   });
+
+  it("Ctrl-C (a real SIGINT listener, through main) ends the run after the current slice with a checkpoint", async () => {
+    const dir = await tempDir();
+    const stderr = vi.spyOn(process.stderr, "write").mockImplementation(() => true);
+    let writes = 0;
+    const stdout = vi.spyOn(process.stdout, "write").mockImplementation(() => {
+      if (++writes === 1) process.emit("SIGINT"); // during the first progress line
+      return true;
+    });
+    try {
+      expect(await main(["invert", "--synthetic", "--json", "--out", dir, "--slice-steps", "40"])).toBe(130);
+    } finally {
+      stdout.mockRestore();
+      stderr.mockRestore();
+    }
+    expect(decodeCheckpoint(await readFile(join(dir, "checkpoint.safetensors"))).step).toBe(40);
+    expect(process.listenerCount("SIGINT")).toBe(0);
+  });
 });
