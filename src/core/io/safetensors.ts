@@ -28,7 +28,7 @@ function elementCount(shape: readonly number[]): number {
 
 function typedArrayFor(dtype: SafetensorsDtype, bytes: Uint8Array): TensorData {
   // Copy into a fresh, aligned buffer: slices of a file are rarely 8-byte aligned.
-  // (new Uint8Array(view) always copies; Node's Buffer#slice would share the file's buffer.)
+  // (Not bytes.slice(): on a Node Buffer that is a view whose .buffer is the whole file.)
   const copy = new Uint8Array(bytes).buffer;
   switch (dtype) {
     case "F32":
