@@ -3,7 +3,8 @@ export { configHash, InvalidConfigError, inversionConfigSchema, parseInversionCo
 export type { InversionConfig, InversionConfigInput } from "./config.js";
 export type { Objective } from "./objective.js";
 export { buildOptimizer, optimizerSpecSchema, type OptimizerSpec, type OptimizerSpecInput } from "./optimizer-spec.js";
-export { InvalidRunError, runSlice, type RunSliceOptions, type SliceBudget, type SliceOutcome, type SliceResult } from "./run-slice.js";
+export { InvalidRunError } from "./errors.js";
+export { runSlice, type RunSliceOptions, type SliceBudget, type SliceOutcome, type SliceResult } from "./run-slice.js";
 export {
   createInitialState,
   emptyHistory,

@@ -17,6 +17,7 @@
  * state, the result depends only on the objective: never on how the run was sliced.
  */
 import type { StoppingCriterion } from "../stopping/criterion.js";
+import { InvalidRunError } from "./errors.js";
 import { createCriterion } from "../stopping/index.js";
 import type { Objective } from "./objective.js";
 import { buildOptimizer } from "./optimizer-spec.js";
@@ -45,11 +46,6 @@ export interface SliceResult {
   outcome: SliceOutcome;
   /** Updates run in this slice. */
   stepsRun: number;
-}
-
-/** The objective or state cannot be used together (a programming or configuration error). */
-export class InvalidRunError extends Error {
-  override name = "InvalidRunError";
 }
 
 function l2Norm(values: Float32Array): number {

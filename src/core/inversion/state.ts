@@ -6,6 +6,7 @@
 import type { OptimizerState } from "../optim/optimizer.js";
 import type { CriterionState } from "../stopping/criterion.js";
 import { createCriterion } from "../stopping/index.js";
+import { InvalidRunError } from "./errors.js";
 import { parseInversionConfig, type InversionConfig, type InversionConfigInput } from "./config.js";
 import { buildOptimizer } from "./optimizer-spec.js";
 
@@ -60,9 +61,14 @@ export function emptyHistory(): InversionHistory {
   return { trainLoss: [], ldet: [], gradNorm: [], criterion: [], score: [], wallMs: [] };
 }
 
-/** The state before the first update. `initialParams` is copied. */
+/** The state before the first update. `initialParams` (non-empty, finite) is copied. */
 export function createInitialState(configInput: InversionConfigInput, initialParams: Float32Array): InversionState {
   const config = parseInversionConfig(configInput);
+  if (!(initialParams instanceof Float32Array) || initialParams.length === 0) {
+    throw new InvalidRunError("initial parameters must be a non-empty Float32Array");
+  }
+  const bad = initialParams.findIndex((x) => !Number.isFinite(x));
+  if (bad >= 0) throw new InvalidRunError(`initial parameter ${bad} is ${initialParams[bad]}`);
   const optimizer = buildOptimizer(config.optimizer);
   return {
     config,

@@ -164,4 +164,12 @@ describe("runSlice", () => {
     expect(state.history.trainLoss).toEqual([]);
     expect(Array.from(state.params)).toEqual([0, 0, 0]);
   });
+
+  it("refuses bad initial parameters and configs with errors naming the problem", () => {
+    expect(() => createInitialState(config(), new Float32Array(0))).toThrow(InvalidRunError);
+    expect(() => createInitialState(config(), Float32Array.from([0, NaN]))).toThrow(/initial parameter 1 is NaN/);
+    expect(() => createInitialState(config({ learningRate: -1 }), new Float32Array(3))).toThrow(/learningRate/);
+    expect(() => createInitialState({ ...config(), stop: { name: "dvar", threshold: 2 } }, new Float32Array(3))).toThrow(/threshold/);
+    expect(() => createInitialState({ ...config(), optimizer: { name: "adamw", beta1: 1 } }, new Float32Array(3))).toThrow(/beta1/);
+  });
 });
