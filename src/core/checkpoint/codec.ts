@@ -168,6 +168,7 @@ function assembleState(config: InversionConfig, tensors: Record<string, Tensor>,
   const paramsTensor = tensors.params;
   const n = paramsTensor?.shape[0] ?? 0;
   const params = f32Tensor(tensors, "params", n);
+  if (n === 0) throw new CheckpointError("invalid_state", "tensor 'params' is empty");
 
   const optimizer = buildOptimizer(config.optimizer);
   const expectedBuffers = Object.keys(optimizer.init(0).buffers).sort();

@@ -15,6 +15,8 @@
  * finite (failed; the bad update is not applied), or the slice budget (steps, wall
  * time by the injected clock, or an interrupt) runs out (continue). Given the same
  * state, the result depends only on the objective: never on how the run was sliced.
+ * The input state is never modified, so if the objective throws (a lost GPU, say), the
+ * error propagates and the slice can be retried from the same state.
  */
 import type { StoppingCriterion } from "../stopping/criterion.js";
 import { InvalidRunError } from "./errors.js";
