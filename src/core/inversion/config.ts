@@ -7,7 +7,7 @@ import { z } from "zod";
 import { sha256Hex } from "../io/sha256.js";
 import { stringifyExact } from "../io/exact-json.js";
 import { criterionSpecSchema } from "../stopping/spec.js";
-import { optimizerSpecSchema } from "./optimizer-spec.js";
+import { resolveOptimizerSpec, type OptimizerSpec, type OptimizerSpecInput } from "./optimizer-spec.js";
 
 export const inversionConfigSchema = z.strictObject({
   /** Job seed: every random draw of the run is addressed by (seed, stream, step, index). */
@@ -16,7 +16,18 @@ export const inversionConfigSchema = z.strictObject({
   maxSteps: z.number().int().min(1).default(6100),
   /** Constant learning rate, already scaled (scale_lr is the caller's concern). */
   learningRate: z.number().gt(0).max(1e3).default(5e-3),
-  optimizer: optimizerSpecSchema.prefault({ name: "adamw" }),
+  /** Validated by the optimizer registry's own resolver, so new optimizers need no change here. */
+  optimizer: z
+    .custom<OptimizerSpecInput>()
+    .default({ name: "adamw" })
+    .transform((input, ctx): OptimizerSpec => {
+      try {
+        return resolveOptimizerSpec(input);
+      } catch (error) {
+        ctx.addIssue({ code: "custom", message: (error as Error).message });
+        return z.NEVER;
+      }
+    }),
   /** The stopping rule (default: DVAR with N=310, alpha=0.15). */
   stop: criterionSpecSchema.prefault({ name: "dvar" }),
   /** L_det is computed after every `ldetEvery`-th update (and whenever the rule needs it). */
