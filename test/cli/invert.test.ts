@@ -92,6 +92,12 @@ describe("dvar invert --synthetic", () => {
     expect(JSON.parse(await readFile(join(parted, "summary.json"), "utf8")).status).toBe("interrupted");
 
     expect(await runInvert(["--synthetic", "--resume", checkpoint, "--seed", "7", "--slice-steps", "50"], testIo().io)).toBe(0);
+    // Resuming a finished run runs nothing and reports the same end.
+    const again = testIo();
+    expect(await runInvert(["--synthetic", "--resume", checkpoint, "--json"], again.io)).toBe(0);
+    const lines = again.out.join("").trim().split("\n").map((l) => JSON.parse(l));
+    const finalSummary = JSON.parse(await readFile(join(whole, "summary.json"), "utf8"));
+    expect(lines.at(-1)).toMatchObject({ status: "converged", stoppedAtStep: finalSummary.stoppedAtStep, finalLdet: finalSummary.finalLdet });
     for (const file of ["checkpoint.safetensors", "params.safetensors", "history.csv"]) {
       const a = await readFile(join(whole, file));
       const b = await readFile(join(parted, file));

@@ -45,7 +45,8 @@ Files written to DIR: checkpoint.safetensors (the whole run state), params.safet
 (final and best parameters), history.json and history.csv (per step: training loss,
 L_det, gradient norm, rule value, score, wall time), summary.json.
 Ctrl-C writes a checkpoint and exits with code 130; --resume continues it to the same
-result. Exit codes: 0 finished, 1 failed, 2 bad usage, 130 interrupted.`;
+result. Exit codes: 0 finished (converged or max steps), 1 run failed or checkpoint
+refused, 2 bad usage, 130 interrupted.`;
 
 function positiveInteger(flag: string, text: string | undefined, min: number): number | undefined {
   if (text === undefined) return undefined;

@@ -1,5 +1,10 @@
 import { describe, expect, it } from "vitest";
-import { createSyntheticObjective } from "../../../src/core/synthetic/objective.js";
+import {
+  createSyntheticObjective,
+  describeSynthetic,
+  SYNTHETIC_DEFAULTS,
+  syntheticSettingsFrom,
+} from "../../../src/core/synthetic/objective.js";
 
 describe("synthetic objective", () => {
   const objective = createSyntheticObjective(11);
@@ -47,5 +52,13 @@ describe("synthetic objective", () => {
 
   it("refuses parameters of the wrong size", async () => {
     await expect(objective.evalLoss(new Float32Array(3))).rejects.toThrow(/takes 32 parameters/);
+  });
+
+  it("describes its settings for a run config and reads them back", () => {
+    const settings = { ...SYNTHETIC_DEFAULTS, dim: 8, sigma: 1 };
+    expect(syntheticSettingsFrom(describeSynthetic(settings))).toEqual(settings);
+    expect(() => syntheticSettingsFrom({ kind: "sd15" })).toThrow(/not "synthetic"/);
+    const { sigma: _dropped, ...partial } = describeSynthetic();
+    expect(() => syntheticSettingsFrom(partial)).toThrow(/'sigma' is missing/);
   });
 });
