@@ -57,7 +57,7 @@ export function describeOutcome(outcome: SliceOutcome): string {
     case "failed":
       return outcome.reason;
     case "continue":
-      return "interrupted; resume with --resume";
+      return "interrupted (Ctrl-C); the checkpoint holds every completed step";
   }
 }
 
