@@ -1,0 +1,44 @@
+/**
+ * Trend criterion (paper, Appendix B): the least-squares slope of L_det against the
+ * observation index over the last n values, by the exact formula
+ *
+ *   slope = sum((i - i_mean) (y_i - y_mean)) / sum((i - i_mean)^2),  i = 0..n-1
+ *
+ * (per observation, i.e. per `every` steps). Defined once n values exist; stops when
+ * |slope| < threshold.
+ */
+import type { StoppingCriterion } from "./criterion.js";
+import { parseWindowState, type WindowState } from "./hall.js";
+import type { TrendSpec } from "./spec.js";
+import { mean, pushToWindow } from "./variance.js";
+
+/** Least-squares slope of `values` against 0..n-1. */
+export function leastSquaresSlope(values: ArrayLike<number>): number {
+  const n = values.length;
+  const iMean = (n - 1) / 2;
+  const yMean = mean(values);
+  let num = 0;
+  let den = 0;
+  for (let i = 0; i < n; i++) {
+    num += (i - iMean) * (values[i]! - yMean);
+    den += (i - iMean) * (i - iMean);
+  }
+  return num / den;
+}
+
+export function createTrend(spec: TrendSpec): StoppingCriterion<WindowState> {
+  const { window: n, threshold } = spec;
+  return {
+    spec,
+    signal: "ldet",
+    every: spec.every,
+    init: () => ({ window: [] }),
+    observe(state, _step, x) {
+      const window = pushToWindow(state.window, x, n);
+      if (window.length < n) return { state: { window }, value: null, stop: false };
+      const value = leastSquaresSlope(window);
+      return { state: { window }, value, stop: Math.abs(value) < threshold };
+    },
+    parseState: (raw) => parseWindowState(raw, n, "Trend"),
+  };
+}
