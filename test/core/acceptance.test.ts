@@ -70,6 +70,22 @@ describe("acceptance", () => {
     expect(Buffer.from(bytes).equals(Buffer.from(encodeCheckpoint(whole.state)))).toBe(true);
   });
 
+  it("a SAM run (two gradient evaluations per step) resumes bit-exactly too", async () => {
+    const seed = 7;
+    const objective = createSyntheticObjective(seed);
+    const config: InversionConfigInput = { seed, maxSteps: 300, optimizer: { name: "sam" }, stop: { name: "fixed", steps: 300 } };
+    const initial = createInitialState(config, objective.initialParams());
+    const clock = () => 0;
+    const whole = await runSlice(initial, { objective, budget: {}, clock });
+    let bytes = encodeCheckpoint(initial);
+    for (const size of unevenSlices(300, 7)) {
+      const next = await runSlice(decodeCheckpoint(bytes), { objective, budget: { maxSteps: size }, clock });
+      bytes = encodeCheckpoint(next.state);
+    }
+    expect(decodeCheckpoint(bytes).optimizer.state.buffers.momentum_buffer).toBeDefined();
+    expect(Buffer.from(bytes).equals(Buffer.from(encodeCheckpoint(whole.state)))).toBe(true);
+  });
+
   it("DVAR on L_det stops after convergence, long before max_steps; the training loss shows no such trend", async () => {
     for (const seed of [0, 1, 2]) {
       const objective = createSyntheticObjective(seed);

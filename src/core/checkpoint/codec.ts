@@ -13,7 +13,7 @@
  */
 import { decodeSafetensors, encodeSafetensors, SafetensorsError, type Tensor } from "../io/safetensors.js";
 import { configHash, parseInversionConfig, type InversionConfig } from "../inversion/config.js";
-import { buildOptimizer } from "../inversion/optimizer-spec.js";
+import { createOptimizer } from "../optim/index.js";
 import { HISTORY_KEYS, type InversionHistory, type InversionState } from "../inversion/state.js";
 import { createCriterion } from "../stopping/index.js";
 import { parseExact, stringifyExact } from "../io/exact-json.js";
@@ -170,7 +170,7 @@ function assembleState(config: InversionConfig, tensors: Record<string, Tensor>,
   const params = f32Tensor(tensors, "params", n);
   if (n === 0) throw new CheckpointError("invalid_state", "tensor 'params' is empty");
 
-  const optimizer = buildOptimizer(config.optimizer);
+  const optimizer = createOptimizer(config.optimizer);
   const expectedBuffers = Object.keys(optimizer.init(0).buffers).sort();
   if (meta.optimizer.name !== optimizer.name || stringifyExact(meta.optimizer.buffers) !== stringifyExact(expectedBuffers)) {
     throw new CheckpointError(

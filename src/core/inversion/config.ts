@@ -7,7 +7,7 @@ import { z } from "zod";
 import { sha256Hex } from "../io/sha256.js";
 import { stringifyExact } from "../io/exact-json.js";
 import { criterionSpecSchema } from "../stopping/spec.js";
-import { resolveOptimizerSpec, type OptimizerSpec, type OptimizerSpecInput } from "./optimizer-spec.js";
+import { resolveOptimizerSpec, type OptimizerSpec, type OptimizerSpecInput } from "../optim/index.js";
 
 export const inversionConfigSchema = z.strictObject({
   /** Job seed: every random draw of the run is addressed by (seed, stream, step, index). */

@@ -2,7 +2,6 @@
 export { configHash, InvalidConfigError, inversionConfigSchema, parseInversionConfig } from "./config.js";
 export type { InversionConfig, InversionConfigInput } from "./config.js";
 export type { Objective } from "./objective.js";
-export { buildOptimizer, resolveOptimizerSpec, type OptimizerSpec, type OptimizerSpecInput } from "./optimizer-spec.js";
 export { InvalidRunError } from "./errors.js";
 export { runSlice, type RunSliceOptions, type SliceBudget, type SliceOutcome, type SliceResult } from "./run-slice.js";
 export {

@@ -22,7 +22,7 @@ import type { StoppingCriterion } from "../stopping/criterion.js";
 import { InvalidRunError } from "./errors.js";
 import { createCriterion } from "../stopping/index.js";
 import type { Objective } from "./objective.js";
-import { buildOptimizer } from "./optimizer-spec.js";
+import { createOptimizer } from "../optim/index.js";
 import type { BestParams, FinalOutcome, InversionHistory, InversionState } from "./state.js";
 
 export interface SliceBudget {
@@ -89,7 +89,7 @@ export async function runSlice(initial: InversionState, options: RunSliceOptions
   const { objective, budget, clock, interrupted } = options;
   const { config } = initial;
   const criterion = createCriterion(config.stop);
-  const optimizer = buildOptimizer(config.optimizer);
+  const optimizer = createOptimizer(config.optimizer);
   checkCompatible(initial, objective, criterion, optimizer.name);
 
   let params = initial.params;

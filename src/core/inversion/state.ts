@@ -8,7 +8,7 @@ import type { CriterionState } from "../stopping/criterion.js";
 import { createCriterion } from "../stopping/index.js";
 import { InvalidRunError } from "./errors.js";
 import { parseInversionConfig, type InversionConfig, type InversionConfigInput } from "./config.js";
-import { buildOptimizer } from "./optimizer-spec.js";
+import { createOptimizer } from "../optim/index.js";
 
 /** One entry per completed update, index i = update i (0-based). NaN where a value was not computed. */
 export interface InversionHistory {
@@ -69,7 +69,7 @@ export function createInitialState(configInput: InversionConfigInput, initialPar
   }
   const bad = initialParams.findIndex((x) => !Number.isFinite(x));
   if (bad >= 0) throw new InvalidRunError(`initial parameter ${bad} is ${initialParams[bad]}`);
-  const optimizer = buildOptimizer(config.optimizer);
+  const optimizer = createOptimizer(config.optimizer);
   return {
     config,
     step: 0,
