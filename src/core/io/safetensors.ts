@@ -28,7 +28,7 @@ function elementCount(shape: readonly number[]): number {
 
 function typedArrayFor(dtype: SafetensorsDtype, bytes: Uint8Array): TensorData {
   // Copy into a fresh, aligned buffer: slices of a file are rarely 8-byte aligned.
-  const copy = bytes.slice().buffer;
+  const copy = new Uint8Array(bytes).buffer; // Buffer#slice would be a view, not a copy
   switch (dtype) {
     case "F32":
       return new Float32Array(copy);

@@ -31,7 +31,7 @@ export function makeTensor(name: string, dataType: number, dims: number[], value
 export function tensorValues(t: TensorValue): number[] {
   if (t.payload.kind !== "inline") throw new OnnxModelError(`tensor '${t.name}' is stored externally`);
   const b = t.payload.bytes;
-  const buf = b.slice().buffer;
+  const buf = new Uint8Array(b).buffer; // a copy (Buffer#slice would be a view)
   switch (t.dataType) {
     case DataType.FLOAT: return Array.from(new Float32Array(buf));
     case DataType.DOUBLE: return Array.from(new Float64Array(buf));

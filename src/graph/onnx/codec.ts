@@ -133,7 +133,7 @@ function decodeTensor(t: Msg, ctx: DecodeContext): TensorValue {
       const offset = raw.byteOffset - ctx.bytes.byteOffset;
       return { name, dataType, dims, payload: { kind: "external", file: ctx.sourcePath, offset, length: raw.length } };
     }
-    return { name, dataType, dims, payload: { kind: "inline", bytes: raw.slice() } };
+    return { name, dataType, dims, payload: { kind: "inline", bytes: new Uint8Array(raw) } };
   }
   return { name, dataType, dims, payload: { kind: "inline", bytes: typedFieldsToBytes(t, dataType, name) } };
 }
