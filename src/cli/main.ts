@@ -4,9 +4,10 @@
  * (usage) or 1 (failure), never as a stack trace.
  */
 import { CliUsageError, type Subcommand } from "./command.js";
+import { tiGradCommand } from "./ti-grad.js";
 
 /** Every subcommand, in the order `dvar --help` lists them. */
-const subcommands: Subcommand[] = [];
+const subcommands: Subcommand[] = [tiGradCommand];
 
 function usage(): string {
   const lines = [
