@@ -41,7 +41,12 @@ export function differentiate(model: Model, options: DifferentiateOptions): Mode
   if (opset < 13) throw new GradientError(`opset ${opset} is not supported (13 or newer needed)`);
   const infos = inferGraph(model, options.inputShapes);
   const order = topologicalOrder(graph);
-  const isFloat = (name: string) => isFloatType(infos.get(name)?.dataType ?? 0);
+  // Unknown type (an op inference does not know) counts as float: such a node on the path
+  // must be refused for lack of a rule, never silently treated as constant.
+  const isFloat = (name: string) => {
+    const t = infos.get(name)?.dataType ?? 0;
+    return t === 0 || isFloatType(t);
+  };
 
   const active = new Set(options.wrt);
   for (const w of options.wrt) if (!infos.has(w)) throw new GradientError(`'${w}' is not a tensor of the graph`);
@@ -58,6 +63,8 @@ export function differentiate(model: Model, options: DifferentiateOptions): Mode
     onPath.push(node);
     for (const n of node.inputs) if (active.has(n)) reaches.add(n);
   }
+
+  for (let i = onPath.length - 1; i >= 0; i--) ruleFor(onPath[i]!);
 
   const emit = new Emitter(infos, opset, namesIn(graph));
   const contributions = new Map<string, string[]>();
@@ -77,8 +84,7 @@ export function differentiate(model: Model, options: DifferentiateOptions): Mode
   addContribution(options.loss, emit.op1("Expand", [emit.scalar(1, options.loss), emit.ints(lossShape)]));
 
   for (const node of onPath) {
-    const rule = GRADIENT_RULES[node.domain === "" ? node.opType : `${node.domain}.${node.opType}`];
-    if (!rule) throw new GradientError(`op ${node.opType} (node '${node.name}') is on the gradient path and has no gradient rule`);
+    const rule = ruleFor(node);
     const outputGrads = node.outputs.map((o) => (reaches.has(o) && active.has(o) ? gradientOf(o) : undefined));
     const wanted = node.inputs.map((n) => n !== "" && active.has(n) && reaches.has(n));
     const grads = rule.grad(new GradContext(node, emit, outputGrads, wanted));
@@ -110,6 +116,15 @@ export function differentiate(model: Model, options: DifferentiateOptions): Mode
     valueInfo: [],
   };
   return { ...model, graph: pruneToOutputs(joined) };
+}
+
+function ruleFor(node: Node) {
+  const rule = node.domain === "" ? GRADIENT_RULES[node.opType] : undefined;
+  if (!rule) {
+    const op = node.domain === "" ? node.opType : `${node.domain}.${node.opType}`;
+    throw new GradientError(`op ${op} (node '${node.name}') is on the gradient path and has no gradient rule`);
+  }
+  return rule;
 }
 
 /** Sums a gradient with a broadcast shape back to the shape of `input` (static shapes). */

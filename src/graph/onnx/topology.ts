@@ -4,6 +4,8 @@ import { OnnxModelError, type Graph, type Node } from "./ir.js";
 export function topologicalOrder(graph: Graph): Node[] {
   const producer = new Map<string, number>();
   graph.nodes.forEach((n, i) => n.outputs.forEach((o) => o !== "" && producer.set(o, i)));
+  // Exporters write nodes in order already: then the file order is the answer.
+  if (graph.nodes.every((n, i) => n.inputs.concat(subgraphInputs(n)).every((x) => (producer.get(x) ?? -1) < i))) return [...graph.nodes];
   const pending = graph.nodes.map(() => 0);
   const dependents: number[][] = graph.nodes.map(() => []);
   graph.nodes.forEach((n, i) => {
@@ -14,7 +16,6 @@ export function topologicalOrder(graph: Graph): Node[] {
       dependents[p]!.push(i);
     }
   });
-  // A min-heap would be faster; the already-sorted case (every exporter) stays linear.
   const ready: number[] = [];
   pending.forEach((c, i) => c === 0 && ready.push(i));
   const order: Node[] = [];

@@ -45,6 +45,11 @@ describe("differentiate", () => {
     expect(() => differentiate(model, { wrt: ["x"], loss: "loss", inputShapes: { x: [2, 3] } })).toThrow(/op Relu \(node 'Relu_node_\d+'\)/);
   });
 
+  it("refuses an op unknown even to shape inference rather than treating it as constant", () => {
+    const model = mlp((b, h) => b.op1("Frobnicate", [h]));
+    expect(() => differentiate(model, { wrt: ["x"], loss: "loss", inputShapes: { x: [2, 3] } })).toThrow(/op Frobnicate \(node 'Frobnicate_node_\d+'\) is on the gradient path/);
+  });
+
   it("accepts ops without rules off the gradient path", () => {
     const model = mlp();
     const b = new GraphBuilder("side/", new Set());
