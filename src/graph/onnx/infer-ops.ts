@@ -349,9 +349,14 @@ const resize: OpInference = (x) => {
   const a = x.inputs[0]!;
   const scales = x.inputs[2]?.values, sizes = x.inputs[3]?.values;
   if (!a.shape) return [{ dataType: a.dataType }];
-  if (sizes && sizes.length > 0) return [{ dataType: a.dataType, shape: sizes }];
-  if (scales && scales.length > 0) return [{ dataType: a.dataType, shape: a.shape.map((d, i) => (d == null ? null : Math.floor(d * scales[i]!))) }];
-  return [{ dataType: a.dataType, shape: a.shape.map(() => null) }];
+  const rank = a.shape.length;
+  // Opset 18 may list the resized axes; scales/sizes then cover only those.
+  const axes = (intsAttr(x.node, "axes") ?? a.shape.map((_, i) => i)).map((v) => norm(v, rank));
+  const shape = [...a.shape];
+  if (sizes && sizes.length > 0) axes.forEach((ax, i) => (shape[ax] = sizes[i]!));
+  else if (scales && scales.length > 0) axes.forEach((ax, i) => (shape[ax] = a.shape![ax] == null ? null : Math.floor(a.shape![ax]! * scales[i]!)));
+  else return [{ dataType: a.dataType, shape: a.shape.map(() => null) }];
+  return [{ dataType: a.dataType, shape }];
 };
 
 const einsum: OpInference = (x) => {

@@ -33,6 +33,15 @@ describe("spatial gradient rules (finite differences, float32)", () => {
     ["Resize nearest 2x (asymmetric, floor) as torch exports it", resize("asymmetric", "floor", [1, 1, 2, 2])],
     ["Resize nearest 2x (half_pixel, round_prefer_floor)", resize("half_pixel", "round_prefer_floor", [1, 1, 2, 2])],
     ["Resize nearest 3x on one axis", resize("asymmetric", "floor", [1, 1, 1, 3])],
+    [
+      "Resize nearest 2x with sizes and opset-18 axes",
+      {
+        dataType: F,
+        opset: 18,
+        inputs: { x: { shape: [1, 2, 2, 3] }, sizes: { shape: [2], dataType: DataType.INT64, values: [4, 6] } },
+        build: (g, n) => g.op1("Resize", [n.x!, "", "", n.sizes!], { mode: attr.string("nearest"), axes: attr.ints([2, 3]), coordinate_transformation_mode: attr.string("asymmetric"), nearest_mode: attr.string("floor") }),
+      },
+    ],
   ];
   for (const [name, c] of cases) {
     it(name, async () => {
