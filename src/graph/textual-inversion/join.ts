@@ -56,10 +56,13 @@ function input(graph: Graph, name: string, what: string): ValueInfo {
   return v;
 }
 
+const ID_PRESERVING = new Set(["Cast", "Reshape", "Identity", "Squeeze", "Unsqueeze", "Flatten"]);
+
 /** Replaces the token-embedding Gather (table [V,H] indexed by input_ids, possibly through Casts). */
 function substituteEmbedding(graph: Graph, b: GraphBuilder): { vocabSize: number; hiddenSize: number } {
+  // The lookup may read the ids through casts and reshapes (transformers' input_ids.view(-1, L)).
   const idsLike = new Set<string>([TI.inputIds]);
-  for (const n of graph.nodes) if (n.opType === "Cast" && idsLike.has(n.inputs[0]!)) idsLike.add(n.outputs[0]!);
+  for (const n of graph.nodes) if (ID_PRESERVING.has(n.opType) && idsLike.has(n.inputs[0]!)) idsLike.add(n.outputs[0]!);
   const tables = new Map(graph.initializers.map((t) => [t.name, t]));
   const lookups = graph.nodes.filter((n) => n.opType === "Gather" && idsLike.has(n.inputs[1]!) && tables.get(n.inputs[0]!)?.dims.length === 2);
   if (lookups.length !== 1) throw new OnnxModelError(`expected one token-embedding Gather reading input_ids in the text encoder, found ${lookups.length}`);
@@ -95,8 +98,15 @@ export function joinForTextualInversion(textEncoder: Model, unet: Model): Joined
   const opset = onnxOpset(textEncoder);
   if (onnxOpset(unet) !== opset) throw new OnnxModelError(`text encoder (opset ${opset}) and UNet (opset ${onnxOpset(unet)}) must share one opset`);
   const idsInfo = input(textEncoder.graph, "input_ids", "the text encoder");
-  const hiddenName = textEncoder.graph.outputs[0]!.name;
+  const hiddenName = (textEncoder.graph.outputs.find((o) => o.name === "last_hidden_state") ?? textEncoder.graph.outputs[0]!).name;
   for (const name of ["sample", "timestep", "encoder_hidden_states"]) input(unet.graph, name, "the UNet");
+  const initializers = (m: Model) => new Set(m.graph.initializers.map((t) => t.name));
+  const extra = [
+    ...textEncoder.graph.inputs.filter((i) => i.name !== "input_ids" && !initializers(textEncoder).has(i.name)).map((i) => `text encoder input '${i.name}'`),
+    ...unet.graph.inputs.filter((i) => !["sample", "timestep", "encoder_hidden_states"].includes(i.name) && !initializers(unet).has(i.name)).map((i) => `UNet input '${i.name}'`),
+  ];
+  if (extra.length > 0) throw new OnnxModelError(`unsupported model inputs (SD 1.x/2.x pipelines only): ${extra.join(", ")}`);
+  if (input(unet.graph, "sample", "the UNet").dataType !== DataType.FLOAT) throw new OnnxModelError("only float32 UNets are supported");
   const t = input(unet.graph, "timestep", "the UNet");
   const scalarTimestep = t.shape !== undefined && t.shape.length === 0;
   if (scalarTimestep && t.dataType !== DataType.FLOAT) throw new OnnxModelError("a scalar UNet timestep must be float32");

@@ -5,6 +5,11 @@ import { afterAll, describe, expect, it } from "vitest";
 import { buildGraphs, compileTextualInversion } from "../../../src/graph/textual-inversion/compile.js";
 import { joinForTextualInversion } from "../../../src/graph/textual-inversion/join.js";
 import { readPipeline } from "../../../src/graph/textual-inversion/pipeline.js";
+import { decodeSafetensors } from "../../../src/core/io/safetensors.js";
+import { makeTensor } from "../../../src/graph/onnx/builder.js";
+import { encodeModel } from "../../../src/graph/onnx/codec.js";
+import { DataType } from "../../../src/graph/onnx/ir.js";
+import { ModelSession } from "../../../src/runtime/session.js";
 
 const OPTIONS = { batch: 2, tokens: 77, concepts: 1, latent: [4, 8, 8] as [number, number, number] };
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "dvar-join-"));
@@ -15,6 +20,28 @@ describe("joining text encoder and UNet", () => {
     const a = readPipeline("test/fixtures/tiny-sd-a"), b = readPipeline("test/fixtures/tiny-sd-b");
     expect(joinForTextualInversion(a.textEncoder, a.unet)).toMatchObject({ vocabSize: 100, hiddenSize: 32, idsType: 6, timestepType: 7 });
     expect(joinForTextualInversion(b.textEncoder, b.unet)).toMatchObject({ vocabSize: 120, hiddenSize: 48, idsType: 7, timestepType: 1 });
+  });
+
+  it("refuses UNets with inputs other than sample, timestep and encoder_hidden_states (e.g. SDXL)", () => {
+    const p = readPipeline("test/fixtures/tiny-sd-b");
+    p.unet.graph.inputs.push({ name: "text_embeds", dataType: 1, shape: ["batch", 8] });
+    expect(() => joinForTextualInversion(p.textEncoder, p.unet)).toThrow(/unsupported model inputs .*UNet input 'text_embeds'/);
+  });
+
+  it("finds the lookup when the ids are reshaped first (transformers' input_ids.view(-1, L)), same numbers", async () => {
+    const p = readPipeline("test/fixtures/tiny-sd-b");
+    const g = p.textEncoder.graph;
+    g.initializers.push(makeTensor("view_shape", DataType.INT64, [2], [-1, 77]));
+    g.nodes.unshift({ name: "view", opType: "Reshape", domain: "", inputs: ["input_ids", "view_shape"], outputs: ["ids_view"], attributes: {} });
+    for (const n of g.nodes.slice(1)) n.inputs = n.inputs.map((i) => (i === "input_ids" ? "ids_view" : i));
+    const { step } = buildGraphs(joinForTextualInversion(p.textEncoder, p.unet), { ...OPTIONS, concepts: 2, batch: 3 });
+    const ref = decodeSafetensors(fs.readFileSync("test/fixtures/tiny-sd-b/references/k2-b3.safetensors")).tensors;
+    const session = await ModelSession.fromBytes(encodeModel(step, { externalDataDir: p.root }), { threads: 1, externalDataDir: p.root });
+    const feeds = Object.fromEntries(["input_ids", "concept", "noisy_latents", "timesteps", "target"].map((n) => [n, { data: ref[n]!.data as Float32Array, dims: ref[n]!.shape }]));
+    const out = await session.run(feeds);
+    await session.release();
+    const expected = (ref.expected_loss!.data as Float64Array)[0]!;
+    expect(Math.abs((out.loss!.data as Float32Array)[0]! - expected) / expected).toBeLessThan(1e-5);
   });
 
   it("refuses models exported at different opsets", () => {
