@@ -5,9 +5,10 @@
  */
 import { CliUsageError, type Subcommand } from "./command.js";
 import { invertCommand } from "./invert/index.js";
+import { tiGradCommand } from "./ti-grad.js";
 
 /** Every subcommand, in the order `dvar --help` lists them. */
-const subcommands: Subcommand[] = [invertCommand];
+const subcommands: Subcommand[] = [invertCommand, tiGradCommand];
 
 function usage(): string {
   const lines = [

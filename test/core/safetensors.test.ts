@@ -8,6 +8,15 @@ describe("safetensors codec", () => {
     f64: { dtype: "F64" as const, shape: [], data: new Float64Array([Math.PI]) },
   };
 
+  it("decodes from a Node Buffer that is a view into a larger allocation", () => {
+    const encoded = encodeSafetensors(tensors);
+    const pool = Buffer.alloc(encoded.length + 64, 7);
+    pool.set(encoded, 32);
+    const view = pool.subarray(32, 32 + encoded.length);
+    const back = decodeSafetensors(view).tensors;
+    expect(Array.from(back["<cat-toy>"]!.data as Float32Array)).toEqual([1, 2, 3, 4, 5, -0.5]);
+  });
+
   it("round-trips tensors and metadata", () => {
     const bytes = encodeSafetensors(tensors, { format: "pt" });
     const { tensors: back, metadata } = decodeSafetensors(bytes);
