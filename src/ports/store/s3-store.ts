@@ -1,0 +1,155 @@
+import {
+  DeleteObjectCommand,
+  GetObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  S3Client,
+  type S3ClientConfig,
+} from "@aws-sdk/client-s3";
+import { PreconditionFailedError, StoreError } from "./errors.js";
+import { assertValidKey, assertValidPrefix, assertValidPutOptions, listLimit } from "./keys.js";
+import type { ListOptions, ListPage, PutOptions, PutResult, Store, StoredObject } from "./store.js";
+
+export interface S3StoreOptions {
+  readonly bucket: string;
+  /** Prepended to every key (e.g. "prod/"), so deployments can share a bucket. */
+  readonly keyPrefix?: string;
+  /** A ready client; otherwise one is built from `endpoint`, `region`, credentials. */
+  readonly client?: S3Client;
+  readonly endpoint?: string;
+  readonly region?: string;
+  /** Path-style URLs (http://host/bucket/key): needed for localhost, Ceph RGW, MinIO. */
+  readonly forcePathStyle?: boolean;
+  readonly credentials?: { readonly accessKeyId: string; readonly secretAccessKey: string };
+  /**
+   * How If-Match carries the ETag. Ceph RGW compares it with the unquoted ETag only, and
+   * AWS S3 and R2 accept the unquoted form too, so "unquoted" is the default.
+   */
+  readonly ifMatchForm?: "unquoted" | "quoted";
+}
+
+/** The Store on any S3-compatible service with conditional writes (AWS S3, R2, Ceph RGW). */
+export class S3Store implements Store {
+  private readonly client: S3Client;
+  private readonly bucket: string;
+  private readonly keyPrefix: string;
+  private readonly quoteIfMatch: boolean;
+
+  constructor(options: S3StoreOptions) {
+    if (!options.bucket) throw new StoreError("S3 store needs a bucket");
+    this.bucket = options.bucket;
+    this.keyPrefix = options.keyPrefix ?? "";
+    if (this.keyPrefix !== "") assertValidPrefix(this.keyPrefix);
+    this.quoteIfMatch = options.ifMatchForm === "quoted";
+    this.client = options.client ?? new S3Client(clientConfig(options));
+  }
+
+  async get(key: string): Promise<StoredObject | undefined> {
+    assertValidKey(key);
+    try {
+      const out = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: this.keyPrefix + key }));
+      const body = out.Body ? await out.Body.transformToByteArray() : new Uint8Array(0);
+      return { body, etag: unquote(out.ETag, key) };
+    } catch (error) {
+      if (httpStatus(error) === 404 && errorName(error) !== "NoSuchBucket") return undefined;
+      throw wrap(error, "get", key);
+    }
+  }
+
+  async put(key: string, body: Uint8Array, options?: PutOptions): Promise<PutResult> {
+    assertValidKey(key);
+    assertValidPutOptions(key, options);
+    const ifMatch = options?.ifMatch === undefined ? undefined : this.quoteIfMatch ? `"${options.ifMatch}"` : options.ifMatch;
+    try {
+      const out = await this.client.send(
+        new PutObjectCommand({
+          Bucket: this.bucket,
+          Key: this.keyPrefix + key,
+          Body: body,
+          ContentLength: body.byteLength,
+          ContentType: options?.contentType ?? "application/octet-stream",
+          IfNoneMatch: options?.ifNoneMatch,
+          IfMatch: ifMatch,
+        }),
+      );
+      return { etag: unquote(out.ETag, key) };
+    } catch (error) {
+      const status = httpStatus(error);
+      // 412: the condition failed. 409: AWS's answer when a concurrent conditional write won.
+      // 404 on If-Match: AWS's answer when the object does not exist (RGW answers 412).
+      if (status === 412 || status === 409 || (status === 404 && ifMatch !== undefined && errorName(error) !== "NoSuchBucket")) {
+        throw new PreconditionFailedError(key, options?.ifNoneMatch ? "object exists" : "ETag changed or object missing", {
+          cause: error,
+        });
+      }
+      throw wrap(error, "put", key);
+    }
+  }
+
+  async delete(key: string): Promise<void> {
+    assertValidKey(key);
+    try {
+      await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: this.keyPrefix + key }));
+    } catch (error) {
+      if (httpStatus(error) === 404 && errorName(error) !== "NoSuchBucket") return;
+      throw wrap(error, "delete", key);
+    }
+  }
+
+  async list(prefix: string, options?: ListOptions): Promise<ListPage> {
+    assertValidPrefix(prefix);
+    const limit = listLimit(options);
+    try {
+      const out = await this.client.send(
+        new ListObjectsV2Command({
+          Bucket: this.bucket,
+          Prefix: this.keyPrefix + prefix,
+          MaxKeys: limit,
+          ContinuationToken: options?.cursor,
+        }),
+      );
+      const entries = (out.Contents ?? []).map((item) => ({
+        key: (item.Key ?? "").slice(this.keyPrefix.length),
+        size: item.Size ?? 0,
+      }));
+      return out.IsTruncated && out.NextContinuationToken ? { entries, cursor: out.NextContinuationToken } : { entries };
+    } catch (error) {
+      throw wrap(error, "list", prefix);
+    }
+  }
+}
+
+function clientConfig(options: S3StoreOptions): S3ClientConfig {
+  return {
+    endpoint: options.endpoint,
+    region: options.region ?? "us-east-1",
+    forcePathStyle: options.forcePathStyle ?? false,
+    credentials: options.credentials,
+    // Checksums only where the API requires them: S3-compatible services (older RGW, R2)
+    // reject or ignore the newer default trailing checksums.
+    requestChecksumCalculation: "WHEN_REQUIRED",
+    responseChecksumValidation: "WHEN_REQUIRED",
+  };
+}
+
+function unquote(etag: string | undefined, key: string): string {
+  if (!etag) throw new StoreError(`S3 returned no ETag for "${key}"`, key);
+  return etag.replace(/^(W\/)?"(.*)"$/, "$2");
+}
+
+function httpStatus(error: unknown): number | undefined {
+  return (error as { $metadata?: { httpStatusCode?: number } } | undefined)?.$metadata?.httpStatusCode;
+}
+
+function errorName(error: unknown): string | undefined {
+  return error instanceof Error ? error.name : undefined;
+}
+
+/** Keeps the SDK error as the cause; the message names the operation and key only. */
+function wrap(error: unknown, operation: string, key: string): StoreError {
+  const detail = errorName(error) ?? "unknown error";
+  const status = httpStatus(error);
+  return new StoreError(`S3 ${operation} "${key}" failed: ${detail}${status ? ` (HTTP ${status})` : ""}`, key, {
+    cause: error,
+  });
+}

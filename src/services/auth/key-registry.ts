@@ -1,0 +1,76 @@
+import { PreconditionFailedError, type Store } from "../../ports/store/index.js";
+import { apiKeyId, generateApiKey, hashApiKey, looksLikeApiKey } from "./api-key.js";
+import { assertTenantId, type Principal } from "./tenant.js";
+
+/** What the Store holds for one key, at `api-keys/<sha256 of the key>`. Never the key itself. */
+export interface ApiKeyRecord {
+  readonly keyId: string;
+  readonly tenantId: string;
+  readonly name: string;
+  readonly createdAt: string;
+  readonly revokedAt?: string;
+}
+
+export class CorruptApiKeyRecordError extends Error {
+  override readonly name = "CorruptApiKeyRecordError";
+}
+
+const recordKey = (keyHash: string) => `api-keys/${keyHash}`;
+
+/** Issues, looks up and revokes API keys through the Store. */
+export class ApiKeyRegistry {
+  constructor(
+    private readonly store: Store,
+    private readonly clock: () => Date = () => new Date(),
+  ) {}
+
+  /** Creates a key for a tenant; the plaintext key is returned once and never stored. */
+  async issue(tenantId: string, name: string, key: string = generateApiKey()): Promise<{ key: string; record: ApiKeyRecord }> {
+    assertTenantId(tenantId);
+    if (!looksLikeApiKey(key)) throw new Error("refusing to issue a key that does not look like sk_...");
+    const keyHash = hashApiKey(key);
+    const record: ApiKeyRecord = { keyId: apiKeyId(keyHash), tenantId, name, createdAt: this.clock().toISOString() };
+    await this.store.put(recordKey(keyHash), encode(record), { ifNoneMatch: "*", contentType: "application/json" });
+    return { key, record };
+  }
+
+  /** The principal for a presented key, or undefined when unknown, malformed or revoked. */
+  async authenticate(key: string): Promise<Principal | undefined> {
+    if (!looksLikeApiKey(key)) return undefined;
+    const found = await this.store.get(recordKey(hashApiKey(key)));
+    if (!found) return undefined;
+    const record = decode(found.body);
+    if (record.revokedAt !== undefined) return undefined;
+    return { tenantId: record.tenantId, keyId: record.keyId };
+  }
+
+  /** Revokes a key (by its plaintext, as presented by its owner); false when unknown. */
+  async revoke(key: string): Promise<boolean> {
+    const storeKey = recordKey(hashApiKey(key));
+    for (;;) {
+      const found = await this.store.get(storeKey);
+      if (!found) return false;
+      const record = decode(found.body);
+      if (record.revokedAt !== undefined) return true;
+      const revoked: ApiKeyRecord = { ...record, revokedAt: this.clock().toISOString() };
+      try {
+        await this.store.put(storeKey, encode(revoked), { ifMatch: found.etag, contentType: "application/json" });
+        return true;
+      } catch (error) {
+        if (!(error instanceof PreconditionFailedError)) throw error;
+      }
+    }
+  }
+}
+
+function encode(record: ApiKeyRecord): Uint8Array {
+  return new TextEncoder().encode(JSON.stringify(record));
+}
+
+function decode(body: Uint8Array): ApiKeyRecord {
+  const value = JSON.parse(new TextDecoder().decode(body)) as Partial<ApiKeyRecord>;
+  if (typeof value.tenantId !== "string" || typeof value.keyId !== "string") {
+    throw new CorruptApiKeyRecordError("API key record lacks tenantId or keyId");
+  }
+  return value as ApiKeyRecord;
+}

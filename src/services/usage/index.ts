@@ -1,0 +1,2 @@
+export { assertUsageRecord, InvalidUsageRecordError, usagePrefix, usageStoreKey, type UsageRecord } from "./usage-record.js";
+export { UsageLedger, type UsageQuery, type UsageSummary, type UsageTotals } from "./usage-ledger.js";

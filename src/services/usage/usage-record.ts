@@ -1,0 +1,50 @@
+/**
+ * One bounded slice of one job, as billed: written once per (job, slice), so a slice that is
+ * retried or redelivered is never billed twice.
+ */
+export interface UsageRecord {
+  readonly tenantId: string;
+  /** The API key that created the job; usage is aggregated per key. */
+  readonly keyId: string;
+  readonly jobId: string;
+  /** 0, 1, 2, ... within the job. */
+  readonly slice: number;
+  /** Optimisation steps the slice ran. */
+  readonly steps: number;
+  /** Where it ran, e.g. "cpu", "nvidia-h100". */
+  readonly device: string;
+  /** Wall-clock seconds the slice held the device. */
+  readonly seconds: number;
+  /** ISO 8601 time the slice finished. */
+  readonly recordedAt: string;
+}
+
+export class InvalidUsageRecordError extends Error {
+  override readonly name = "InvalidUsageRecordError";
+}
+
+const ID = /^[A-Za-z0-9_-]{1,64}$/;
+const DEVICE = /^[a-z0-9._-]{1,40}$/;
+
+export function assertUsageRecord(record: UsageRecord): void {
+  const fail = (what: string) => {
+    throw new InvalidUsageRecordError(`usage record for job "${record.jobId}" slice ${record.slice}: ${what}`);
+  };
+  for (const field of ["tenantId", "keyId", "jobId"] as const) {
+    if (typeof record[field] !== "string" || !ID.test(record[field])) fail(`${field} must match ${ID.source}`);
+  }
+  if (!Number.isSafeInteger(record.slice) || record.slice < 0) fail("slice must be an integer >= 0");
+  if (!Number.isSafeInteger(record.steps) || record.steps < 0) fail("steps must be an integer >= 0");
+  if (typeof record.device !== "string" || !DEVICE.test(record.device)) fail(`device must match ${DEVICE.source}`);
+  if (!Number.isFinite(record.seconds) || record.seconds < 0) fail("seconds must be a finite number >= 0");
+  if (Number.isNaN(Date.parse(record.recordedAt))) fail("recordedAt must be an ISO 8601 time");
+}
+
+/** `usage/<tenant>/<key>/<job>/<slice>`: one object per (job, slice), grouped for per-key listing. */
+export function usageStoreKey(record: Pick<UsageRecord, "tenantId" | "keyId" | "jobId" | "slice">): string {
+  return `usage/${record.tenantId}/${record.keyId}/${record.jobId}/${String(record.slice).padStart(6, "0")}`;
+}
+
+export function usagePrefix(tenantId: string, keyId?: string): string {
+  return keyId === undefined ? `usage/${tenantId}/` : `usage/${tenantId}/${keyId}/`;
+}

@@ -1,0 +1,16 @@
+export { forbiddenReason } from "./address-policy.js";
+export { DEFAULT_RETRY_POLICY, InvalidRetryPolicyError, retryDelayMs, type RetryPolicy } from "./backoff.js";
+export { deliverWebhook, type DeliveryAttempt, type DeliveryDeps, type DeliveryResult, type WebhookEndpoint } from "./delivery.js";
+export {
+  subscribesTo,
+  WEBHOOK_EVENT_TYPES,
+  webhookMessage,
+  webhookSubscriptionSchema,
+  type WebhookEventType,
+  type WebhookMessage,
+  type WebhookSubscription,
+} from "./events.js";
+export { createGuardedFetch, type WebhookFetch } from "./guarded-fetch.js";
+export { generateWebhookSecret, InvalidWebhookSecretError, parseWebhookSecret, SECRET_PREFIX } from "./secret.js";
+export { signWebhook, verifyWebhook, WebhookVerificationError, type WebhookHeaders } from "./signature.js";
+export { checkWebhookUrl, WebhookUrlRefusedError, type CheckedWebhookUrl, type WebhookNetworkPolicy, type WebhookUrlProblem } from "./url-guard.js";
