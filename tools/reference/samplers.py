@@ -9,6 +9,8 @@ numpy, what diffusers (main, 2026) computes in:
   - DDIMScheduler.set_timesteps / step            (schedulers/scheduling_ddim.py)
   - EulerDiscreteScheduler and EulerAncestralDiscreteScheduler set_timesteps / step /
     scale_model_input / init_noise_sigma          (scheduling_euler[_ancestral]_discrete.py)
+  - PNDMScheduler with skip_prk_steps: set_timesteps / step_plms / _get_prev_sample
+                                                  (scheduling_pndm.py; stateful, as there)
   - StableDiffusionPipeline's loop: latents = randn * init_noise_sigma; per step
     scale_model_input, model, CFG uncond + g * (cond - uncond) when g > 1, step.
 The UNet is replaced by a fixed analytic model, identical in the TS test:
@@ -23,7 +25,8 @@ Per trajectory case <name> (metadata "cases": config, sampler, steps, eta, guida
 Timestep lists (metadata "timestep_lists"): for each list <L> and every n in its "steps",
 the concatenated outputs of set_timesteps(n): timesteps/<L>/ddim I32, timesteps/<L>/euler F32,
 timesteps/<L>/euler_sigmas F32 (n + 1 each, or more where numpy's arange overshoots),
-timesteps/<L>/lengths I32 (how many timesteps diffusers returns for each n).
+timesteps/<L>/lengths I32 (how many timesteps diffusers returns for each n), and
+timesteps/<L>/pndm I32 with timesteps/<L>/pndm_lengths I32 (PNDM with skip_prk_steps).
 """
 import json
 import os
@@ -52,6 +55,10 @@ CASES = {
     "sd21v_ddim_10_eta05_trailing": {"config": {**SD21V, "timestep_spacing": "trailing"}, "sampler": "ddim", "steps": 10, "eta": 0.5, "guidance": 7.5},
     "sd21v_euler_a_10": {"config": SD21V, "sampler": "euler-ancestral", "steps": 10, "eta": 0.0, "guidance": 7.5},
     "sd21v_euler_10_leading": {"config": {**SD21V, "timestep_spacing": "leading"}, "sampler": "euler", "steps": 10, "eta": 0.0, "guidance": 3.0},
+    "sd15_pndm_10": {"config": SD15, "sampler": "pndm", "steps": 10, "eta": 0.0, "guidance": 7.5},
+    "sd15_pndm_25": {"config": SD15, "sampler": "pndm", "steps": 25, "eta": 0.0, "guidance": 7.5},
+    "sd15_pndm_3_trailing": {"config": {**SD15, "timestep_spacing": "trailing"}, "sampler": "pndm", "steps": 3, "eta": 0.0, "guidance": 2.0},
+    "sd21v_pndm_10_linspace": {"config": {**SD21V, "timestep_spacing": "linspace"}, "sampler": "pndm", "steps": 10, "eta": 0.0, "guidance": 7.5},
     "ddpm_clip_ddim_10": {"config": DDPM_CLIP, "sampler": "ddim", "steps": 10, "eta": 0.0, "guidance": 1.0},
 }
 LIST_STEPS = list(range(1, 21)) + [37, 50, 61, 73, 100, 103, 333]
@@ -151,6 +158,73 @@ class Ddim:
         return prev_sample
 
 
+def pndm_timesteps(N, n, spacing, offset):
+    if spacing == "linspace":
+        ts = np.linspace(0, N - 1, n).round().astype(np.int64)
+    elif spacing == "leading":
+        ts = (np.arange(0, n) * (N // n)).round()
+        ts += offset
+    else:
+        ts = np.round(np.arange(N, 0, -N / n))[::-1].astype(np.int64)
+        ts -= 1
+    return np.concatenate([ts[:-1], ts[-2:-1], ts[-1:]])[::-1].copy().astype(np.int64)
+
+
+class Pndm:
+    """PNDMScheduler with skip_prk_steps = True (PLMS), keeping diffusers' state: counter, ets, cur_sample."""
+
+    def __init__(self, config, n):
+        self.acp = alphas_cumprod_of(config)
+        self.N = config.get("num_train_timesteps", 1000)
+        self.n = n
+        self.final = torch.tensor(1.0) if config.get("set_alpha_to_one", False) else self.acp[0]
+        self.pred = config.get("prediction_type", "epsilon")
+        self.timesteps = pndm_timesteps(self.N, n, config.get("timestep_spacing", "leading"), config.get("steps_offset", 0))
+        self.init_noise_sigma = 1.0
+        self.sigmas = None
+        self.stochastic = False
+        self.counter, self.ets, self.cur_sample = 0, [], None
+
+    def scale_model_input(self, sample, i):
+        return sample
+
+    def step(self, model_output, i, sample, noise):
+        timestep = int(self.timesteps[i])
+        prev_timestep = timestep - self.N // self.n
+        if self.counter != 1:
+            self.ets = self.ets[-3:]
+            self.ets.append(model_output)
+        else:
+            prev_timestep = timestep
+            timestep = timestep + self.N // self.n
+        if len(self.ets) == 1 and self.counter == 0:
+            self.cur_sample = sample
+        elif len(self.ets) == 1 and self.counter == 1:
+            model_output = (model_output + self.ets[-1]) / 2
+            sample = self.cur_sample
+            self.cur_sample = None
+        elif len(self.ets) == 2:
+            model_output = (3 * self.ets[-1] - self.ets[-2]) / 2
+        elif len(self.ets) == 3:
+            model_output = (23 * self.ets[-1] - 16 * self.ets[-2] + 5 * self.ets[-3]) / 12
+        else:
+            model_output = (1 / 24) * (55 * self.ets[-1] - 59 * self.ets[-2] + 37 * self.ets[-3] - 9 * self.ets[-4])
+        self.counter += 1
+        return self.prev_sample(sample, timestep, prev_timestep, model_output)
+
+    def prev_sample(self, sample, timestep, prev_timestep, model_output):
+        alpha_prod_t = self.acp[timestep]
+        alpha_prod_t_prev = self.acp[prev_timestep] if prev_timestep >= 0 else self.final
+        beta_prod_t = 1 - alpha_prod_t
+        beta_prod_t_prev = 1 - alpha_prod_t_prev
+        if self.pred == "v_prediction":
+            model_output = (alpha_prod_t**0.5) * model_output + (beta_prod_t**0.5) * sample
+        sample_coeff = (alpha_prod_t_prev / alpha_prod_t) ** (0.5)
+        model_output_denom_coeff = alpha_prod_t * beta_prod_t_prev ** (0.5) + (
+            alpha_prod_t * beta_prod_t * alpha_prod_t_prev) ** (0.5)
+        return sample_coeff * sample - (alpha_prod_t_prev - alpha_prod_t) * model_output / model_output_denom_coeff
+
+
 class Euler:
     def __init__(self, config, n, ancestral):
         acp = alphas_cumprod_of(config)
@@ -191,6 +265,8 @@ class Euler:
 def make_sampler(case):
     if case["sampler"] == "ddim":
         return Ddim(case["config"], case["steps"], case["eta"])
+    if case["sampler"] == "pndm":
+        return Pndm(case["config"], case["steps"])
     return Euler(case["config"], case["steps"], case["sampler"] == "euler-ancestral")
 
 
@@ -240,7 +316,7 @@ def timestep_lists(name, spec):
     spacing = config["timestep_spacing"]
     offset = config.get("steps_offset", 0)
     acp = alphas_cumprod_of(config)
-    ddim, euler, sigmas, lengths = [], [], [], []
+    ddim, euler, sigmas, lengths, pndm, pndm_lengths = [], [], [], [], [], []
     for n in spec["steps"]:
         d = ddim_timesteps(N, n, spacing, offset)
         e = euler_timesteps(N, n, spacing, offset)
@@ -250,10 +326,15 @@ def timestep_lists(name, spec):
         euler.append(e)
         sigmas.append(s.numpy())
         lengths.append(len(d))
+        p = pndm_timesteps(N, n, spacing, offset)
+        pndm.append(p)
+        pndm_lengths.append(len(p))
     return {f"timesteps/{name}/ddim": np.concatenate(ddim).astype(np.int32),
             f"timesteps/{name}/euler": np.concatenate(euler).astype(np.float32),
             f"timesteps/{name}/euler_sigmas": np.concatenate(sigmas).astype(np.float32),
-            f"timesteps/{name}/lengths": np.array(lengths, dtype=np.int32)}
+            f"timesteps/{name}/lengths": np.array(lengths, dtype=np.int32),
+            f"timesteps/{name}/pndm": np.concatenate(pndm).astype(np.int32),
+            f"timesteps/{name}/pndm_lengths": np.array(pndm_lengths, dtype=np.int32)}
 
 
 def main():

@@ -63,6 +63,7 @@ export function createDdimSampler(settings: DdimSettings): Sampler {
     timesteps,
     initNoiseSigma: 1,
     stochastic: eta > 0,
+    historyDepth: 0,
     scaleModelInput(latents, stepIndex) {
       checkStepIndex(timesteps, stepIndex);
       return Float32Array.from(latents);

@@ -31,6 +31,7 @@ export function createEulerAncestralSampler(settings: EulerSettings): Sampler & 
     sigmas,
     initNoiseSigma,
     stochastic: true,
+    historyDepth: 0,
     scaleModelInput(latents, stepIndex) {
       checkStepIndex(timesteps, stepIndex);
       return scaleBySigma(latents, sigmas[stepIndex]!);

@@ -19,6 +19,7 @@ export function createEulerSampler(settings: EulerSettings): Sampler & { sigmas:
     sigmas,
     initNoiseSigma,
     stochastic: false,
+    historyDepth: 0,
     scaleModelInput(latents, stepIndex) {
       checkStepIndex(timesteps, stepIndex);
       return scaleBySigma(latents, sigmas[stepIndex]!);

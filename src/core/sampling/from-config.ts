@@ -4,6 +4,7 @@ import { createDdimSampler } from "./ddim.js";
 import { SamplerError } from "./errors.js";
 import { createEulerAncestralSampler } from "./euler-ancestral.js";
 import { createEulerSampler } from "./euler.js";
+import { createPndmSampler } from "./pndm.js";
 import { SAMPLER_KINDS, type Sampler, type SamplerKind } from "./sampler.js";
 import { TIMESTEP_SPACINGS, type TimestepSpacing } from "./timesteps.js";
 
@@ -12,6 +13,7 @@ const NATIVE_CLASSES: Record<string, SamplerKind> = {
   DDIMScheduler: "ddim",
   EulerDiscreteScheduler: "euler",
   EulerAncestralDiscreteScheduler: "euler-ancestral",
+  PNDMScheduler: "pndm", // with skip_prk_steps (PLMS), as every Stable Diffusion config sets it
 };
 
 /**
@@ -19,12 +21,12 @@ const NATIVE_CLASSES: Record<string, SamplerKind> = {
  * DDIMScheduler on the same scheduler config (DDIMScheduler._compatibles, the
  * KarrasDiffusionSchedulers enum): they sample the same trained noise-prediction model
  * with a different integrator, so DDIM with the config's own betas, prediction type,
- * spacing and offset is a faithful stand-in (different images, same model). PNDM is SD
- * 1.5's default. Any other class (LCM, TCD, flow matching, ...) needs its own sampler
- * or model and is refused.
+ * spacing and offset is a faithful stand-in (different images, same model). So is a
+ * PNDMScheduler config without skip_prk_steps (its Runge-Kutta warm-up is not
+ * implemented). Any other class (LCM, TCD, flow matching, ...) needs its own sampler or
+ * model and is refused.
  */
 export const DDIM_FALLBACK_CLASSES = [
-  "PNDMScheduler",
   "DDPMScheduler",
   "LMSDiscreteScheduler",
   "HeunDiscreteScheduler",
@@ -51,6 +53,8 @@ export function samplerKindForConfig(rawConfig: unknown): SamplerChoice {
   if (className === undefined) return { kind: "ddim", configClass: null, fallback: false };
   if (typeof className !== "string") throw new SamplerError(`scheduler config _class_name must be a string, got ${JSON.stringify(className)}`);
   const native = NATIVE_CLASSES[className];
+  const prkWarmUp = native === "pndm" && (rawConfig as { skip_prk_steps?: unknown }).skip_prk_steps !== true;
+  if (prkWarmUp) return { kind: "ddim", configClass: className, fallback: true };
   if (native !== undefined) return { kind: native, configClass: className, fallback: false };
   if ((DDIM_FALLBACK_CLASSES as readonly string[]).includes(className)) return { kind: "ddim", configClass: className, fallback: true };
   throw new SamplerError(
@@ -78,6 +82,11 @@ const eulerFields = z.looseObject({
   final_sigmas_type: z.literal("zero", refuse("only final_sigmas_type \"zero\" is supported")).default("zero"),
 });
 
+const pndmFields = z.looseObject({
+  timestep_spacing: z.enum(TIMESTEP_SPACINGS).optional(),
+  set_alpha_to_one: z.boolean().default(false), // PNDMScheduler's default, unlike DDIM's
+});
+
 function parseFields<T extends z.ZodType>(schema: T, raw: unknown, kind: SamplerKind): z.infer<T> {
   const parsed = schema.safeParse(raw);
   if (!parsed.success) throw new SamplerError(`scheduler config cannot drive the ${kind} sampler: ${z.prettifyError(parsed.error)}`);
@@ -85,19 +94,23 @@ function parseFields<T extends z.ZodType>(schema: T, raw: unknown, kind: Sampler
 }
 
 export interface SamplerOptions {
-  /** Which sampler; default: the one the config's _class_name asks for (samplerKindForConfig). */
+  /**
+   * Which sampler; default: the one the config's _class_name asks for (samplerKindForConfig).
+   * "pndm" always means PLMS (skip_prk_steps = true), whatever the config says.
+   */
   kind?: SamplerKind;
   /** Number of inference steps (model evaluations), 1..num_train_timesteps. */
   steps: number;
-  /** DDIM's eta in [0, 1] (default 0); refused for the Euler samplers. */
+  /** DDIM's eta in [0, 1] (default 0); refused for the other samplers. */
   eta?: number;
 }
 
 /**
  * A sampler for a raw scheduler_config.json (as parsed from JSON, before defaults).
  * The raw object is needed because a missing timestep_spacing means what the sampler's
- * own diffusers class defaults to: "leading" for DDIM, "linspace" for both Euler classes
- * (as diffusers' from_config does; SD 1.5's config names none).
+ * own diffusers class defaults to: "leading" for DDIM and PNDM, "linspace" for both Euler
+ * classes (as diffusers' from_config does; SD 1.5's config names none); likewise a missing
+ * set_alpha_to_one is true for DDIM, false for PNDM.
  */
 export function createSampler(rawConfig: unknown, options: SamplerOptions): Sampler {
   const kind = options.kind ?? samplerKindForConfig(rawConfig).kind;
@@ -115,6 +128,16 @@ export function createSampler(rawConfig: unknown, options: SamplerOptions): Samp
       eta: options.eta ?? 0,
       clipSample: schedule.config.clip_sample,
       clipSampleRange: fields.clip_sample_range,
+    });
+  }
+  if (kind === "pndm") {
+    const fields = parseFields(pndmFields, rawConfig, kind);
+    return createPndmSampler({
+      schedule,
+      steps: options.steps,
+      spacing: fields.timestep_spacing ?? "leading",
+      stepsOffset,
+      finalAlphaCumprod: fields.set_alpha_to_one ? 1 : schedule.alphasCumprod[0]!,
     });
   }
   const fields = parseFields(eulerFields, rawConfig, kind);

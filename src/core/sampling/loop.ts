@@ -2,7 +2,7 @@ import { f32 } from "../numeric/float32.js";
 import { normalsF32, RngStream } from "../rng/stream.js";
 import { SamplerError } from "./errors.js";
 import { applyGuidance, needsUnconditional } from "./guidance.js";
-import type { NoiseSource, Sampler } from "./sampler.js";
+import type { NoiseSource, Sampler, SamplerHistory } from "./sampler.js";
 
 /** What the model is asked at one step. */
 export interface DenoiseRequest {
@@ -101,6 +101,7 @@ export async function sampleLoop(options: SampleLoopOptions): Promise<SampleResu
   const noise: NoiseSource = options.stepNoise ?? ((stepIndex) => generationNoise(seed, stepIndex + 1, batch, perImage));
   const sigma = f32(sampler.initNoiseSigma);
   let latents: Float32Array = initial.map((z) => z * sigma);
+  let history: SamplerHistory = { outputs: [], latents: [] };
   for (let stepIndex = 0; stepIndex < sampler.timesteps.length; stepIndex++) {
     const timestep = sampler.timesteps[stepIndex]!;
     const latentModelInput = sampler.scaleModelInput(latents, stepIndex);
@@ -109,7 +110,12 @@ export async function sampleLoop(options: SampleLoopOptions): Promise<SampleResu
     const modelOutput = guided
       ? applyGuidance(checkPrediction("unconditional", prediction.unconditional, size, stepIndex), conditional, guidanceScale)
       : conditional;
-    latents = sampler.step(modelOutput, stepIndex, latents, noise);
+    const next = sampler.step(modelOutput, stepIndex, latents, noise, history);
+    if (sampler.historyDepth > 0) {
+      const keep = (list: readonly Float32Array[], item: Float32Array) => [...list, item].slice(-sampler.historyDepth);
+      history = { outputs: keep(history.outputs, modelOutput), latents: keep(history.latents, latents) };
+    }
+    latents = next;
     options.onStep?.({ stepIndex, timestep, latents });
   }
   return { latents, shape: [...options.latentShape], seeds: Array.from({ length: batch }, (_, i) => seed + i) };

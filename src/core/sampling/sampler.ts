@@ -1,7 +1,7 @@
 import type { PredictionType } from "../schedule/index.js";
 import { SamplerError } from "./errors.js";
 
-export const SAMPLER_KINDS = ["ddim", "euler", "euler-ancestral"] as const;
+export const SAMPLER_KINDS = ["ddim", "euler", "euler-ancestral", "pndm"] as const;
 export type SamplerKind = (typeof SAMPLER_KINDS)[number];
 
 /**
@@ -12,13 +12,24 @@ export type SamplerKind = (typeof SAMPLER_KINDS)[number];
 export type NoiseSource = (stepIndex: number, count: number) => Float32Array;
 
 /**
+ * What a multistep sampler (PNDM) remembers, passed in so that step() stays pure: the
+ * model outputs and the latents given to step() at the previous min(historyDepth,
+ * stepIndex) steps, oldest first. sampleLoop keeps it.
+ */
+export interface SamplerHistory {
+  readonly outputs: readonly Float32Array[];
+  readonly latents: readonly Float32Array[];
+}
+
+/**
  * One denoising sampler for a fixed number of inference steps, as plain values and pure
  * functions: nothing is mutated, every call returns a new array. Latents are a flat
  * float32 batch of any shape; all images share the step's coefficients.
  *
  * Per step i (diffusers' StableDiffusionPipeline order):
- *   input = scaleModelInput(latents, i); out = model(input, timesteps[i]); latents = step(out, i, latents, noise).
- * The first latents are standard normal noise times initNoiseSigma.
+ *   input = scaleModelInput(latents, i); out = model(input, timesteps[i]); latents = step(out, i, latents, noise, history).
+ * The first latents are standard normal noise times initNoiseSigma. A sampler may
+ * evaluate the model at more than one step per timestep (PNDM: steps + 1 evaluations).
  */
 export interface Sampler {
   readonly kind: SamplerKind;
@@ -29,8 +40,10 @@ export interface Sampler {
   readonly initNoiseSigma: number;
   /** Whether step() draws from its NoiseSource (DDIM with eta > 0, Euler-ancestral). */
   readonly stochastic: boolean;
+  /** How many previous steps step() needs in its history (0: none; PNDM: 4). */
+  readonly historyDepth: number;
   scaleModelInput(latents: Float32Array, stepIndex: number): Float32Array;
-  step(modelOutput: Float32Array, stepIndex: number, latents: Float32Array, noise?: NoiseSource): Float32Array;
+  step(modelOutput: Float32Array, stepIndex: number, latents: Float32Array, noise?: NoiseSource, history?: SamplerHistory): Float32Array;
 }
 
 export function checkStepIndex(timesteps: readonly number[], stepIndex: number): void {

@@ -6,7 +6,7 @@ export const fixture = decodeSafetensors(readFileSync(new URL("../../fixtures/sa
 
 export interface TrajectoryCase {
   config: Record<string, unknown>;
-  sampler: "ddim" | "euler" | "euler-ancestral";
+  sampler: "ddim" | "euler" | "euler-ancestral" | "pndm";
   steps: number;
   eta: number;
   guidance: number;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { createNoiseSchedule } from "../../../src/core/schedule/index.js";
-import { createSampler, type Sampler, SamplerError } from "../../../src/core/sampling/index.js";
+import { createSampler, type Sampler, SamplerError, type SamplerHistory } from "../../../src/core/sampling/index.js";
 
 // Properties from the papers, independent of the torch fixture: given the exact noise
 // (or velocity) of x_t, DDIM (Song et al. 2021, eq. 12 with sigma = 0) lands exactly on
@@ -49,6 +49,26 @@ describe("samplers given the exact noise land on the forward process", () => {
     });
   }
 
+  it("PNDM (PLMS): every multistep average of the exact eps is eps, so each step lands on the forward process", () => {
+    const schedule = createNoiseSchedule(SD15);
+    const sampler = createSampler(SD15, { kind: "pndm", steps: 8 });
+    const at = (t: number) => {
+      const a = t >= 0 ? schedule.alphasCumprod[t]! : schedule.alphasCumprod[0]!;
+      return combine(Math.sqrt(a), x0, Math.sqrt(1 - a), eps);
+    };
+    const ts = sampler.timesteps;
+    expect(ts).toEqual([876, 751, 751, 626, 501, 376, 251, 126, 1]);
+    const history = (i: number): SamplerHistory => ({
+      outputs: Array(Math.min(4, i)).fill(eps),
+      latents: Array.from({ length: Math.min(4, i) }, (_, k) => at(ts[i - Math.min(4, i) + k]!)),
+    });
+    // Step 1 restarts from step 0's latents (t = 876) and lands on t = 751 again.
+    expectClose(sampler.step(eps, 1, at(751), undefined, history(1)), at(751));
+    for (let i = 0; i < ts.length; i++) {
+      if (i !== 1) expectClose(sampler.step(eps, i, at(ts[i]!), undefined, history(i)), at(ts[i]! - 125));
+    }
+  });
+
   it("Euler-ancestral: steps to x0 + sigma_down eps + sigma_up z with sigma_up^2 + sigma_down^2 = sigma_next^2", () => {
     const sampler = createSampler(SD15, { kind: "euler-ancestral", steps: 8 }) as Sampler & { sigmas: Float32Array };
     const z = Float32Array.from({ length: 24 }, (_, i) => ((i * 7) % 5) - 2);
@@ -69,29 +89,38 @@ describe("sampler contract", () => {
     createSampler(SD15, { kind: "ddim", steps: 5, eta: 0.3 }),
     createSampler(SD15, { kind: "euler", steps: 5 }),
     createSampler(V, { kind: "euler-ancestral", steps: 5 }),
+    createSampler(V, { kind: "pndm", steps: 4 }),
   ];
   const noise = () => Float32Array.from(eps);
+  const history = (sampler: Sampler, i: number): SamplerHistory => {
+    const depth = Math.min(sampler.historyDepth, i);
+    return { outputs: Array(depth).fill(eps), latents: Array(depth).fill(x0) };
+  };
 
   for (const sampler of samplers) {
     it(`${sampler.kind}: pure (inputs untouched, new arrays) and deterministic`, () => {
       const latents = Float32Array.from(x0);
       const output = Float32Array.from(eps);
       const input = sampler.scaleModelInput(latents, 2);
-      const next = sampler.step(output, 2, latents, noise);
+      const next = sampler.step(output, 2, latents, noise, history(sampler, 2));
       expect(input).not.toBe(latents);
       expect(next).not.toBe(latents);
       expect(latents).toEqual(x0);
       expect(output).toEqual(eps);
-      expect(sampler.step(output, 2, latents, noise)).toEqual(next);
+      expect(sampler.step(output, 2, latents, noise, history(sampler, 2))).toEqual(next);
       expect(next.every(Number.isFinite)).toBe(true);
     });
 
     it(`${sampler.kind}: refuses bad step indices, mismatched lengths and bad noise`, () => {
-      for (const i of [-1, 5, 1.5]) {
-        expect(() => sampler.step(eps, i, x0, noise)).toThrow(SamplerError);
+      for (const i of [-1, sampler.timesteps.length, 1.5]) {
+        expect(() => sampler.step(eps, i, x0, noise, history(sampler, 2))).toThrow(SamplerError);
         expect(() => sampler.scaleModelInput(x0, i)).toThrow(/step index/);
       }
-      expect(() => sampler.step(eps.subarray(1), 0, x0, noise)).toThrow(/model output has 23 values, latents 24/);
+      expect(() => sampler.step(eps.subarray(1), 0, x0, noise, history(sampler, 0))).toThrow(/model output has 23 values, latents 24/);
+      if (sampler.historyDepth > 0) {
+        expect(() => sampler.step(eps, 2, x0)).toThrow(/PNDM step 2 needs the model outputs and latents of the previous 2 steps/);
+        expect(() => sampler.step(eps, 3, x0, undefined, history(sampler, 2))).toThrow(/previous 3 steps/);
+      }
       if (sampler.stochastic) {
         expect(() => sampler.step(eps, 0, x0)).toThrow(/needs a noise source/);
         expect(() => sampler.step(eps, 0, x0, () => new Float32Array(3))).toThrow(/gave 3 values for step 0, expected 24/);

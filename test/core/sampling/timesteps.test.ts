@@ -32,7 +32,7 @@ describe("inference timesteps: diffusers' well-known values for SD 1.5", () => {
 
 describe("inference timesteps against numpy (diffusers' set_timesteps)", () => {
   for (const [name, spec] of Object.entries(timestepLists)) {
-    it(`${name}: DDIM and Euler timesteps and Euler sigmas for ${spec.steps.length} step counts`, () => {
+    it(`${name}: DDIM, Euler and PNDM timesteps and Euler sigmas for ${spec.steps.length} step counts`, () => {
       const N = spec.config.num_train_timesteps;
       const spacing = spec.config.timestep_spacing as TimestepSpacing;
       const stepsOffset = (spec.config.steps_offset as number | undefined) ?? 0;
@@ -41,8 +41,11 @@ describe("inference timesteps against numpy (diffusers' set_timesteps)", () => {
       const ddim = numbers(`timesteps/${name}/ddim`);
       const euler = tensor(`timesteps/${name}/euler`);
       const sigmas = tensor(`timesteps/${name}/euler_sigmas`);
+      const pndmTimesteps = numbers(`timesteps/${name}/pndm`);
+      const pndmLengths = numbers(`timesteps/${name}/pndm_lengths`);
       let at = 0;
       let sigmaAt = 0;
+      let pndmAt = 0;
       spec.steps.forEach((n, k) => {
         const length = lengths[k]!;
         const request = { numTrainTimesteps: N, steps: n, spacing, stepsOffset };
@@ -53,9 +56,16 @@ describe("inference timesteps against numpy (diffusers' set_timesteps)", () => {
         expect(firstMismatch(ours.timesteps, euler.subarray(at, at + n)), `n = ${n}`).toBeNull();
         expect(firstMismatch(ours.sigmas.subarray(0, n), sigmas.subarray(sigmaAt, sigmaAt + n)), `n = ${n}`).toBeNull();
         expect(ours.sigmas[n]).toBe(0);
+        const pndm = createSampler(spec.config, { kind: "pndm", steps: n }).timesteps;
+        const reference = pndmTimesteps.slice(pndmAt, pndmAt + pndmLengths[k]!);
+        if (length === n) expect(pndm, `n = ${n}`).toEqual(reference);
+        else expect(reference).toContain(-1); // diffusers' overshoot again; ours has no -1
+        expect(pndm).toHaveLength(n === 1 ? 1 : n + 1);
         at += length;
         sigmaAt += length + 1;
+        pndmAt += pndmLengths[k]!;
       });
+      expect(pndmAt).toBe(pndmTimesteps.length);
       expect(at).toBe(ddim.length);
       expect(sigmaAt).toBe(sigmas.length);
     });
