@@ -99,7 +99,7 @@ export interface SamplerOptions {
    * "pndm" always means PLMS (skip_prk_steps = true), whatever the config says.
    */
   kind?: SamplerKind;
-  /** Number of inference steps (model evaluations), 1..num_train_timesteps. */
+  /** Number of inference steps, 1..num_train_timesteps (PNDM evaluates the model steps + 1 times). */
   steps: number;
   /** DDIM's eta in [0, 1] (default 0); refused for the other samplers. */
   eta?: number;

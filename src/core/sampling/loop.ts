@@ -86,8 +86,9 @@ function checkPrediction(name: string, values: Float32Array | undefined, size: n
 
 /**
  * Text-to-image sampling (diffusers' StableDiffusionPipeline loop): initial latents =
- * noise * initNoiseSigma; per step, scale the input, ask the model, combine the
- * predictions with classifier-free guidance, take the sampler's step.
+ * noise * initNoiseSigma; per entry of sampler.timesteps, scale the input, ask the model,
+ * combine the predictions with classifier-free guidance, take the sampler's step (with
+ * the history a multistep sampler needs).
  */
 export async function sampleLoop(options: SampleLoopOptions): Promise<SampleResult> {
   const { sampler, denoise, seed } = options;
