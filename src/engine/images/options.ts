@@ -14,7 +14,7 @@ export interface ImageLoadOptions {
   minSide?: number;
   /** Default 3: the product asks for 3-5 images. */
   minCount?: number;
-  /** Default 10: textual-inversion sets have 3-7 images; more rarely help, and each costs VAE work. */
+  /** Default 10: the product asks for 3-5; a few more still load, and each costs one VAE encoding per job. */
   maxCount?: number;
   /** Largest accepted file. Default 25 MiB. */
   maxBytes?: number;
