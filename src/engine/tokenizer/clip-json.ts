@@ -31,6 +31,15 @@ export function parseMerges(text: string): string[] {
   return merges.slice(0, CLIP_MAX_MERGES);
 }
 
+/** A special token as tokenizer_config.json writes it: a string or {"content": ...}; fallback when absent. */
+export function specialToken(config: Record<string, unknown>, field: string, fallback: string): string {
+  const value = config[field];
+  if (value === undefined || value === null) return fallback;
+  if (typeof value === "string") return value;
+  if (typeof value === "object" && typeof (value as { content?: unknown }).content === "string") return (value as { content: string }).content;
+  throw new TokenizerFilesError(`tokenizer_config.json: ${field} is neither a string nor {"content": ...}`);
+}
+
 export interface ClipSpecialTokens {
   bos: string;
   eos: string;

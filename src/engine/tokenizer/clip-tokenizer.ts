@@ -7,7 +7,7 @@
  * id >= V selects concept row id - V (the gradient compiler's convention).
  */
 import { Tokenizer } from "@huggingface/tokenizers";
-import { TokenizerFilesError } from "./clip-json.js";
+import { specialToken, TokenizerFilesError } from "./clip-json.js";
 
 export class TokenizerError extends Error {
   override name = "TokenizerError";
@@ -32,15 +32,6 @@ interface AddedTokenJson {
   id: number;
   content: string;
   special?: boolean;
-}
-
-/** A special token as tokenizer_config.json writes it: a string or {"content": ...}. */
-function specialToken(config: Record<string, unknown>, field: string, fallback: string): string {
-  const value = config[field];
-  if (value === undefined || value === null) return fallback;
-  if (typeof value === "string") return value;
-  if (typeof value === "object" && typeof (value as { content?: unknown }).content === "string") return (value as { content: string }).content;
-  throw new TokenizerFilesError(`tokenizer_config.json: ${field} is neither a string nor {"content": ...}`);
 }
 
 /** CLIP's context is 77; configs without a sane model_max_length (HF writes 1e30 when unset) get that. */

@@ -1,7 +1,7 @@
 /** Reads a tokenizer folder (Optimum/diffusers layout) from disk. */
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { clipTokenizerJson, parseMerges, TokenizerFilesError } from "./clip-json.js";
+import { clipTokenizerJson, parseMerges, specialToken, TokenizerFilesError } from "./clip-json.js";
 import { ClipTokenizer } from "./clip-tokenizer.js";
 
 async function readText(dir: string, name: string): Promise<string | undefined> {
@@ -24,13 +24,6 @@ function parseJson(dir: string, name: string, text: string): Record<string, unkn
   return value as Record<string, unknown>;
 }
 
-function configToken(config: Record<string, unknown>, field: string, fallback: string): string {
-  const v = config[field];
-  if (typeof v === "string") return v;
-  if (typeof v === "object" && v !== null && typeof (v as { content?: unknown }).content === "string") return (v as { content: string }).content;
-  return fallback;
-}
-
 /**
  * Loads `dir/tokenizer.json` + `dir/tokenizer_config.json`; without tokenizer.json, builds
  * it from vocab.json + merges.txt (CLIP's structure). Reads local files only.
@@ -49,14 +42,21 @@ export async function loadClipTokenizer(dir: string): Promise<ClipTokenizer> {
       throw new TokenizerFilesError(`${dir}: a CLIP tokenizer folder needs tokenizer.json, or vocab.json and merges.txt`);
     }
     const vocab = parseJson(dir, "vocab.json", vocabText) as Record<string, number>;
-    tokenizerJson = clipTokenizerJson(vocab, parseMerges(mergesText), {
-      bos: configToken(tokenizerConfig, "bos_token", "<|startoftext|>"),
-      eos: configToken(tokenizerConfig, "eos_token", "<|endoftext|>"),
-      unk: configToken(tokenizerConfig, "unk_token", "<|endoftext|>"),
-    });
+    tokenizerJson = inDir(dir, () =>
+      clipTokenizerJson(vocab, parseMerges(mergesText), {
+        bos: specialToken(tokenizerConfig, "bos_token", "<|startoftext|>"),
+        eos: specialToken(tokenizerConfig, "eos_token", "<|endoftext|>"),
+        unk: specialToken(tokenizerConfig, "unk_token", "<|endoftext|>"),
+      }),
+    );
   }
+  return inDir(dir, () => ClipTokenizer.fromFiles({ tokenizerJson, tokenizerConfig }));
+}
+
+/** Runs `build`, naming the folder in any TokenizerFilesError it throws. */
+function inDir<T>(dir: string, build: () => T): T {
   try {
-    return ClipTokenizer.fromFiles({ tokenizerJson, tokenizerConfig });
+    return build();
   } catch (error) {
     if (error instanceof TokenizerFilesError) throw new TokenizerFilesError(`${dir}: ${error.message}`);
     throw error;

@@ -247,7 +247,7 @@ describe("tokenizer folders", () => {
     const { "<|endoftext|>": _eos, ...withoutEos } = vocab;
     await writeFile(join(root, "nospecial", "vocab.json"), JSON.stringify(withoutEos));
     await writeFile(join(root, "nospecial", "merges.txt"), tinyMergesTxt());
-    await expect(loadClipTokenizer(join(root, "nospecial"))).rejects.toThrow(/no entry for the special token "<\|endoftext\|>"/);
+    await expect(loadClipTokenizer(join(root, "nospecial"))).rejects.toThrow(/nospecial: vocab\.json has no entry for the special token "<\|endoftext\|>"/);
   });
 
   it("parses merges.txt as the slow tokenizer does (header skipped, CRLF tolerated)", () => {
