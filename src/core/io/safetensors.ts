@@ -4,7 +4,8 @@
  * {string: string}}, then the raw little-endian tensor bytes. Pure bytes in, bytes out.
  */
 
-export type SafetensorsDtype = "F32" | "F64" | "F16" | "I32" | "I64" | "U8" | "I8" | "BOOL";
+/** BF16 and F16 are kept as raw 16-bit words (Uint16Array); callers widen them. */
+export type SafetensorsDtype = "F32" | "F64" | "F16" | "BF16" | "I32" | "I64" | "U8" | "I8" | "BOOL";
 
 export type TensorData = Float32Array | Float64Array | Int32Array | BigInt64Array | Uint8Array | Int8Array | Uint16Array;
 
@@ -18,7 +19,7 @@ export class SafetensorsError extends Error {
   override name = "SafetensorsError";
 }
 
-const BYTES_PER_ELEMENT: Record<SafetensorsDtype, number> = { F32: 4, F64: 8, F16: 2, I32: 4, I64: 8, U8: 1, I8: 1, BOOL: 1 };
+const BYTES_PER_ELEMENT: Record<SafetensorsDtype, number> = { F32: 4, F64: 8, F16: 2, BF16: 2, I32: 4, I64: 8, U8: 1, I8: 1, BOOL: 1 };
 
 const MAX_HEADER_BYTES = 100 * 1024 * 1024;
 
@@ -36,6 +37,7 @@ function typedArrayFor(dtype: SafetensorsDtype, bytes: Uint8Array): TensorData {
     case "F64":
       return new Float64Array(copy);
     case "F16":
+    case "BF16":
       return new Uint16Array(copy);
     case "I32":
       return new Int32Array(copy);
