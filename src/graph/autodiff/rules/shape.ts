@@ -1,7 +1,7 @@
 /** Gradient rules of the ops that move data without arithmetic. */
 import { attr } from "../../onnx/builder.js";
 import { DataType } from "../../onnx/ir.js";
-import { sliceBounds } from "../../onnx/infer-ops.js";
+import { sliceBounds } from "../../onnx/infer-helpers.js";
 import type { GradContext, GradRule } from "../rule.js";
 
 /** y = x with another shape (Reshape, Flatten, Squeeze, Unsqueeze): dx = g reshaped to x's shape. */
