@@ -55,13 +55,9 @@ export function buildGraphs(joined: JoinedModel, options: CompileOptions): { ste
   const shapes = inputShapes(options, joined.hiddenSize);
   const step = differentiate(joined.model, { wrt: [TI.concept], loss: TI.loss, gradNames: [TI.grad], inputShapes: shapes });
   step.graph.inputs = fixInputShapes(step, shapes);
-  const evalGraph = pruneToOutputs({ ...joined.model.graph, outputs: joined.model.graph.outputs });
-  const evalModel: Model = { ...joined.model, graph: { ...evalGraph, inputs: fixInputShapes(joined.model, shapes).filter((i) => i.name !== TI.concept || usesConcept(evalGraph)) } };
+  const evalGraph = pruneToOutputs(joined.model.graph);
+  const evalModel: Model = { ...joined.model, graph: { ...evalGraph, inputs: fixInputShapes(joined.model, shapes) } };
   return { step, eval: evalModel };
-}
-
-function usesConcept(graph: Model["graph"]): boolean {
-  return graph.nodes.some((n) => n.inputs.includes(TI.concept));
 }
 
 /** Concrete input shapes let onnxruntime fold the shape arithmetic at load time. */
