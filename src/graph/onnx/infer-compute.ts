@@ -64,9 +64,10 @@ export function reduce(axesInput: number | ((opset: number) => number)): OpInfer
 export const matmul: OpInference = (x) => {
   const a = x.inputs[0]!, b = x.inputs[1]!;
   if (!a.shape || !b.shape) return [{ dataType: a.dataType }];
-  if (a.shape.length < 2 || b.shape.length < 2) throw new OnnxModelError("MatMul with a 1-D operand is not supported");
-  const batch = broadcast([a.shape.slice(0, -2), b.shape.slice(0, -2)])!;
-  return [{ dataType: a.dataType, shape: [...batch, a.shape[a.shape.length - 2]!, b.shape[b.shape.length - 1]!] }];
+  const as = a.shape.length === 1 ? [1, a.shape[0]!] : a.shape, bs = b.shape.length === 1 ? [b.shape[0]!, 1] : b.shape;
+  const batch = broadcast([as.slice(0, -2), bs.slice(0, -2)])!;
+  const rows = a.shape.length === 1 ? [] : [as[as.length - 2]!], cols = b.shape.length === 1 ? [] : [bs[bs.length - 1]!];
+  return [{ dataType: a.dataType, shape: [...batch, ...rows, ...cols] }];
 };
 
 export const gemm: OpInference = (x) => {
