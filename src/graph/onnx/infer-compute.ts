@@ -118,9 +118,12 @@ export const convTranspose: OpInference = (x) => {
 export const pad: OpInference = (x) => {
   const a = x.inputs[0]!;
   const pads = intsAttr(x.node, "pads") ?? x.inputs[1]?.values;
-  if (!a.shape || !pads || x.node.inputs[3]) return [{ dataType: a.dataType }];
-  const r = a.shape.length;
-  return [{ dataType: a.dataType, shape: a.shape.map((d, i) => (d == null ? null : d + pads[i]! + pads[i + r]!)) }];
+  const r = a.shape?.length ?? 0;
+  const axes = (x.node.inputs[3] ? x.inputs[3]?.values : a.shape?.map((_, i) => i))?.map((v) => norm(v, r));
+  if (!a.shape || !pads || !axes) return [{ dataType: a.dataType }];
+  const shape = [...a.shape];
+  axes.forEach((ax, i) => (shape[ax] = shape[ax] == null ? null : shape[ax]! + pads[i]! + pads[i + axes.length]!));
+  return [{ dataType: a.dataType, shape }];
 };
 
 export const resize: OpInference = (x) => {

@@ -180,6 +180,12 @@ const constant: OpInference = (x) => {
   throw new OnnxModelError("unsupported Constant form");
 };
 
+const tile: OpInference = (x) => {
+  const a = x.inputs[0]!, r = x.inputs[1]?.values;
+  if (!a.shape || !r) return [{ dataType: a.dataType }];
+  return [{ dataType: a.dataType, shape: a.shape.map((d, i) => (d == null ? null : d * r[i]!)) }];
+};
+
 const B = DataType.BOOL;
 
 const unary = (f?: (v: number) => number): OpInference => elementwise(f ? (v: number) => f(v) : undefined);
@@ -212,5 +218,5 @@ export const OP_INFERENCE: Record<string, OpInference> = {
   NonZero: (x) => [{ dataType: DataType.INT64, shape: [x.inputs[0]?.shape?.length ?? null, null] }],
   OneHot: (x) => [{ dataType: x.inputs[2]!.dataType, shape: x.inputs[0]?.shape && x.inputs[1]?.values ? [...x.inputs[0].shape, x.inputs[1].values[0]!] : undefined }],
   ScatterND: (x) => same(x), ScatterElements: (x) => same(x),
-  ConvTranspose: convTranspose, Pad: pad,
+  ConvTranspose: convTranspose, Pad: pad, Tile: tile,
 };
