@@ -13,8 +13,6 @@ export interface PipelineModels {
   root: string;
   textEncoder: Model;
   unet: Model;
-  /** The .onnx files read, for cache keys. */
-  files: string[];
 }
 
 export function readPipeline(folder: string): PipelineModels {
@@ -24,5 +22,5 @@ export function readPipeline(folder: string): PipelineModels {
     if (!fs.existsSync(f)) throw new OnnxModelError(`${f} not found: expected a Stable Diffusion pipeline in the Optimum ONNX layout`);
   }
   const [textEncoder, unet] = files.map((f) => decodeModel(fs.readFileSync(f), { sourcePath: f }));
-  return { root, textEncoder: textEncoder!, unet: unet!, files };
+  return { root, textEncoder: textEncoder!, unet: unet! };
 }

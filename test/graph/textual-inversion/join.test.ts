@@ -87,4 +87,15 @@ describe("joining text encoder and UNet", () => {
     expect(other.cached).toBe(false);
     expect(fs.readdirSync(cache).filter((f) => f.endsWith(".onnx"))).toHaveLength(4);
   });
+
+  it("recompiles when a model file changes", () => {
+    const copy = path.join(dir, "pipeline");
+    fs.cpSync("test/fixtures/tiny-sd-b", copy, { recursive: true });
+    const cache = path.join(dir, "cache2");
+    expect(compileTextualInversion(copy, OPTIONS, cache).cached).toBe(false);
+    expect(compileTextualInversion(copy, OPTIONS, cache).cached).toBe(true);
+    const later = new Date(Date.now() + 5000);
+    fs.utimesSync(path.join(copy, "unet", "model.onnx_data"), later, later);
+    expect(compileTextualInversion(copy, OPTIONS, cache).cached).toBe(false);
+  });
 });
