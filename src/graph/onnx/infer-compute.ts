@@ -1,7 +1,7 @@
 /** Inference rules of the ops that compute (elementwise, products, convolutions, reductions). */
 import { DataType, OnnxModelError } from "./ir.js";
 import { MAX_TRACKED_VALUES, type OpInference, type TensorInfo } from "./tensor-info.js";
-import { axesOf, broadcast, count, convOutputSize, floatAttr, intAttr, intsAttr, norm, same, stringAttr, type Shape } from "./infer-helpers.js";
+import { axesOf, broadcast, count, convOutputSize, intAttr, intsAttr, norm, same, stringAttr, type Shape } from "./infer-helpers.js";
 
 type Elementwise = (...v: number[]) => number;
 

@@ -50,6 +50,15 @@ describe("differentiate", () => {
     expect(() => differentiate(model, { wrt: ["x"], loss: "loss", inputShapes: { x: [2, 3] } })).toThrow(/op Frobnicate \(node 'Frobnicate_node_\d+'\) is on the gradient path/);
   });
 
+  it("refuses a custom-domain op (an ORT fused op) on the gradient path, naming it", () => {
+    const model = mlp((b, h) => {
+      const out = b.op1("FastGelu", [h]);
+      b.nodes[b.nodes.length - 1]!.domain = "com.microsoft";
+      return out;
+    });
+    expect(() => differentiate(model, { wrt: ["x"], loss: "loss", inputShapes: { x: [2, 3] } })).toThrow(/op com\.microsoft\.FastGelu \(node 'FastGelu_node_\d+'\)/);
+  });
+
   it("accepts ops without rules off the gradient path", () => {
     const model = mlp();
     const b = new GraphBuilder("side/", new Set());

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { GraphBuilder, attr, makeModel, valueInfo } from "../../../src/graph/onnx/builder.js";
-import { inferGraph } from "../../../src/graph/onnx/infer.js";
+import { inferGraph, staticShape } from "../../../src/graph/onnx/infer.js";
 import { DataType } from "../../../src/graph/onnx/ir.js";
 
 const F = DataType.FLOAT, I64 = DataType.INT64;
@@ -36,6 +36,18 @@ describe("shape inference", () => {
     expect(infer((b) => b.op1("Conv", ["x", b.constant(F, [4, 3, 3, 3], new Array(108).fill(0))], { strides: attr.ints([2, 2]), pads: attr.ints([1, 1, 1, 1]) }), { x: [1, 3, 9, 8] }).shape).toEqual([1, 4, 5, 4]);
     expect(infer((b) => b.op1("Resize", ["x", "", b.constant(F, [4], [1, 1, 2, 2])], { mode: attr.string("nearest") }), { x: [1, 3, 4, 5] }).shape).toEqual([1, 3, 8, 10]);
     expect(infer((b) => b.op1("Einsum", ["x", "y"], { equation: attr.string("bhid,bhjd->bhij") }), { x: [2, 3, 5, 4], y: [2, 3, 7, 4] }).shape).toEqual([2, 3, 5, 7]);
+  });
+
+  it("records why a node is beyond inference and goes on with the rest of the graph", () => {
+    const b = new GraphBuilder("", new Set(["x"]));
+    const dynamicAxes = b.op1("Reshape", [b.op1("NonZero", ["x"]), b.ints([-1])]);
+    const odd = b.op1("ReduceSum", ["x", dynamicAxes]);
+    const fine = b.op1("Transpose", ["x"]);
+    const model = makeModel({ name: "t", nodes: b.nodes, initializers: b.initializers, inputs: [valueInfo("x", F, [2, 3])], outputs: [valueInfo(odd, F), valueInfo(fine, F)], valueInfo: [] }, 17);
+    const infos = inferGraph(model);
+    expect(infos.get(fine)!.shape).toEqual([3, 2]);
+    expect(infos.get(odd)!.error).toMatch(/ReduceSum.*axes input .* is not a compile-time constant/);
+    expect(() => staticShape(infos, odd)).toThrow(/shape of '.*' is not known at compile time \(shape inference failed at node/);
   });
 
   it("keeps unknown what it cannot know instead of guessing", () => {

@@ -31,7 +31,7 @@ export const indexingRules: Record<string, GradRule> = {
         const b = bounds[i]!;
         const taken = Array.from({ length: b.size }, (_, j) => b.start + j * steps[i]!);
         const full = current.map((d, k) => (k === axis ? shape[axis]! : d));
-        const at = e.op1("Expand", [e.op1("Reshape", [e.ints(taken), e.ints(current.map((d, k) => (k === axis ? b.size : 1)))]), e.ints(current)]);
+        const at = e.op1("Expand", [e.op1("Reshape", [e.ints(taken), e.ints(current.map((_, k) => (k === axis ? b.size : 1)))]), e.ints(current)]);
         const zeros = e.op1("Expand", [e.scalar(0, g), e.ints(full)]);
         g = e.op1("ScatterElements", [zeros, at, g], { axis: attr.int(axis) });
         current = full;
