@@ -16,8 +16,8 @@ const dir = fs.mkdtempSync(path.join(os.tmpdir(), "dvar-join-"));
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 /** Relative error of the step graph's loss against a PyTorch reference file. */
-async function lossError(step: Model, root: string, referenceFile: string): Promise<number> {
-  const ref = decodeSafetensors(fs.readFileSync(referenceFile)).tensors;
+async function lossError(step: Model, root: string, referenceFile: string, adapt = (r: Record<string, { data: unknown; shape: number[] }>) => r): Promise<number> {
+  const ref = adapt(decodeSafetensors(fs.readFileSync(referenceFile)).tensors) as ReturnType<typeof decodeSafetensors>["tensors"];
   const session = await ModelSession.fromBytes(encodeModel(step, { externalDataDir: root }), { threads: 1, externalDataDir: root });
   const feeds = Object.fromEntries(["input_ids", "concept", "noisy_latents", "timesteps", "target"].map((n) => [n, { data: ref[n]!.data as Float32Array, dims: ref[n]!.shape }]));
   const out = await session.run(feeds);
@@ -57,6 +57,18 @@ describe("joining text encoder and UNet", () => {
     const { step } = buildGraphs(joinForTextualInversion(p.textEncoder, p.unet), { ...OPTIONS, concepts: 2, batch: 3 });
     expect(step.graph.nodes.some((n) => n.name === "unet/t_cast" && n.inputs[0] === "timesteps")).toBe(true);
     expect(await lossError(step, p.root, "test/fixtures/tiny-sd-b/references/k2-b3.safetensors")).toBeLessThan(1e-5);
+  });
+
+  it("accepts a float32 [B] timestep (diffusers' conversion script), same numbers", async () => {
+    const p = readPipeline("test/fixtures/tiny-sd-a");
+    const t = p.unet.graph.inputs.find((i) => i.name === "timestep")!;
+    t.dataType = DataType.FLOAT;
+    const joined = joinForTextualInversion(p.textEncoder, p.unet);
+    expect(joined.timestepType).toBe(DataType.FLOAT);
+    const { step } = buildGraphs(joined, { ...OPTIONS, concepts: 2, batch: 3 });
+    const ref = "test/fixtures/tiny-sd-a/references/k2-b3.safetensors";
+    const floats = (r: Record<string, { data: unknown; shape: number[] }>) => ({ ...r, timesteps: { shape: r.timesteps!.shape, data: Float32Array.from(r.timesteps!.data as BigInt64Array, Number) } });
+    expect(await lossError(step, p.root, ref, floats)).toBeLessThan(1e-5);
   });
 
   it("refuses models exported at different opsets", () => {
