@@ -11,6 +11,7 @@ model.onnx_data), model_index.json, and references/<case>.safetensors holding th
 """
 import json
 import os
+import shutil
 import struct
 import sys
 
@@ -31,7 +32,7 @@ CONFIGS = [
          text=TextConfig(vocab=100, hidden=32, heads=2, layers=2, intermediate=64), channels=(8, 16), external=False),
     # newer export: opset 17, int64 ids, float32 scalar timestep, Einsum attention, fused LayerNormalization, external data.
     dict(name="tiny-sd-b", seed=2, opset=17, ids=torch.int64, timestep="float-scalar", style="einsum",
-         text=TextConfig(vocab=120, hidden=48, heads=3, layers=1, intermediate=96), channels=(16, 24), external=True),
+         text=TextConfig(vocab=120, hidden=48, heads=3, layers=1, intermediate=96), channels=(12, 20), external=True),
 ]
 
 
@@ -61,6 +62,7 @@ def write_safetensors(path, tensors):
 
 def export(cfg, te, unet, folder):
     c = cfg["text"]
+    shutil.rmtree(folder, ignore_errors=True)  # onnx appends to an existing model.onnx_data
     os.makedirs(os.path.join(folder, "text_encoder"), exist_ok=True)
     os.makedirs(os.path.join(folder, "unet"), exist_ok=True)
     ids = torch.randint(0, c.vocab, (2, 77), dtype=cfg["ids"])
