@@ -136,5 +136,8 @@ function isMain(): boolean {
 if (isMain()) {
   const interrupt = new AbortController();
   for (const signal of ["SIGTERM", "SIGINT"] as const) process.once(signal, () => interrupt.abort());
-  process.exitCode = await runSliceFunction(process.argv.slice(2), process.env, { signal: interrupt.signal });
+  const code = await runSliceFunction(process.argv.slice(2), process.env, { signal: interrupt.signal });
+  // Everything is awaited by now; exit even if a client keeps a socket open, because a sandbox
+  // that lingers is billed GPU time until its timeout.
+  process.exit(code);
 }

@@ -21,6 +21,7 @@ import { decodeCheckpoint, CheckpointError, encodeCheckpoint } from "../../core/
 import { InvalidConfigError, parseInversionConfig, type InversionConfig } from "../../core/inversion/config.js";
 import { runSlice, type SliceBudget, type SliceOutcome } from "../../core/inversion/run-slice.js";
 import { createInitialState, type InversionState } from "../../core/inversion/state.js";
+import type { Objective } from "../../core/inversion/objective.js";
 import { systemClock, type Clock } from "../../ports/clock.js";
 import { parseSliceInvocation, type DispatchReceipt, type Dispatcher, type SliceInvocation } from "../../ports/dispatcher/dispatcher.js";
 import type { Store } from "../../ports/store/index.js";
@@ -130,7 +131,7 @@ export class StoreSliceService implements SliceService {
 
     // 3. The bounded slice.
     const result = await runSlice(state, {
-      objective: prepared.objective,
+      objective: yieldingObjective(prepared.objective),
       budget: this.deps.budget,
       clock: this.monotonic,
       interrupted: () => options.signal?.aborted ?? false,
@@ -259,6 +260,23 @@ export class StoreSliceService implements SliceService {
   private iso(): string {
     return new Date(this.clock.now()).toISOString();
   }
+}
+
+/**
+ * The objective with a turn of the event loop before every training step. A CPU-bound objective
+ * (the synthetic one) would otherwise never let a signal handler or timer run, so SIGTERM could
+ * not interrupt the slice; the cost is microseconds against a GPU step of tens of milliseconds.
+ */
+function yieldingObjective(objective: Objective): Objective {
+  return {
+    size: objective.size,
+    trainLossAndGradient: async (step, params) => {
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      return objective.trainLossAndGradient(step, params);
+    },
+    evalLoss: (params) => objective.evalLoss(params),
+    ...(objective.evalScore ? { evalScore: (params: Float32Array) => objective.evalScore!(params) } : {}),
+  };
 }
 
 function asPermanent(error: unknown): PermanentSliceError | undefined {

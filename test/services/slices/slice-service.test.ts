@@ -290,6 +290,17 @@ describe.each(stores)("StoreSliceService on %s", (_name, makeStore) => {
     expect(dispatcher.calls).toEqual([]);
   });
 
+  it("a signal raised while a CPU-bound slice runs (SIGTERM, a timer) interrupts it", async () => {
+    const store = makeStore();
+    await createJob(store, "job1", syntheticConfig({ maxSteps: 10_000_000, stop: { name: "fixed", steps: 9_000_000 } }));
+    const { svc } = service(store, { budget: { maxWallMs: 20_000 }, monotonic: () => performance.now() });
+    const abort = new AbortController();
+    setTimeout(() => abort.abort(), 30);
+    const result = await svc.run({ jobId: "job1", slice: 0 }, { signal: abort.signal });
+    expect(result).toMatchObject({ kind: "advanced", outcome: { kind: "continue", reason: "interrupted" } });
+    expect((await readJob(store)).step).toBeGreaterThan(1);
+  });
+
   it("fails the job, with a code, when its checkpoint is corrupt or its objective unknown", async () => {
     const store = makeStore();
     await createJob(store);
