@@ -10,7 +10,8 @@
  *   DVAR_MODAL_IMAGE (a prebuilt image tag) say where the project comes from.
  *
  * A sandbox gets the deployment's `env` plus every DVAR_* variable of the dispatching process,
- * so the slice it runs sees the same store and dispatcher configuration. Credentials never
+ * so the slice it runs sees the same store and dispatcher configuration, and DVAR_DEVICE named
+ * after its GPU (for usage records). Credentials never
  * travel that way: a DVAR_* name that looks like one is refused; they belong in Modal secrets.
  */
 import { z } from "zod";
@@ -119,6 +120,10 @@ export function parseDispatcherConfig(env: Readonly<Record<string, string | unde
     sandboxEnv[name] = value;
   }
 
+  const gpu = e.DVAR_MODAL_GPU ?? d.gpu;
+  // Usage records name the device the slice held, whatever the dispatching process runs on.
+  sandboxEnv.DVAR_DEVICE = gpuDeviceName(gpu);
+
   const sliceMaxMs = e.DVAR_SLICE_MAX_MS ?? DEFAULT_SLICE_MAX_MS;
   const marginMs = e.DVAR_MODAL_TIMEOUT_MARGIN_MS ?? d.timeoutMarginMs;
   // Modal takes whole seconds.
@@ -129,7 +134,7 @@ export function parseDispatcherConfig(env: Readonly<Record<string, string | unde
     kind: "modal",
     app: e.DVAR_MODAL_APP ?? d.app,
     ...(e.DVAR_MODAL_ENVIRONMENT === undefined ? {} : { environment: e.DVAR_MODAL_ENVIRONMENT }),
-    gpu: e.DVAR_MODAL_GPU ?? d.gpu,
+    gpu,
     image: imageDefinition(d, source),
     workdir: d.workdir,
     entrypoint: d.entrypoint,
@@ -139,4 +144,10 @@ export function parseDispatcherConfig(env: Readonly<Record<string, string | unde
     memoryMiB: d.memoryMiB,
     timeoutMs,
   };
+}
+
+/** "L40S" -> "nvidia-l40s", "H100:2" -> "nvidia-h100-x2": the device name usage records carry. */
+export function gpuDeviceName(gpu: string): string {
+  const [type, count] = gpu.split(":");
+  return `nvidia-${type!.toLowerCase()}${count !== undefined && count !== "1" ? `-x${count}` : ""}`;
 }

@@ -53,6 +53,10 @@ describe("parseDispatcherConfig", () => {
     if (config.kind !== "modal") throw new Error("expected modal");
     expect(config.env).toMatchObject({ DVAR_S3_BUCKET: "b", DVAR_STORE: "s3", DVAR_DISPATCHER: "modal", NODE_ENV: "production" });
     expect(config.env).not.toHaveProperty("HOME");
+    // Billed as the sandbox's GPU, not as whatever the dispatching process says it runs on.
+    expect(parseDispatcherConfig({ ...MODAL, DVAR_DEVICE: "cpu" })).toMatchObject({ env: { DVAR_DEVICE: "nvidia-l40s" } });
+    expect(parseDispatcherConfig({ ...MODAL, DVAR_MODAL_GPU: "H100:2" })).toMatchObject({ env: { DVAR_DEVICE: "nvidia-h100-x2" } });
+    expect(parseDispatcherConfig({ ...MODAL, DVAR_MODAL_GPU: "A100-80GB" })).toMatchObject({ env: { DVAR_DEVICE: "nvidia-a100-80gb" } });
     expect(config.env).not.toHaveProperty("AWS_SECRET_ACCESS_KEY");
   });
 

@@ -103,6 +103,7 @@ describe("ModalDispatcher against a fake Modal API", () => {
       DVAR_DISPATCHER: "modal",
       DVAR_MODAL_GIT_COMMIT: COMMIT,
       NODE_ENV: "production",
+      DVAR_DEVICE: "nvidia-h100",
     });
     expect(envDict).not.toHaveProperty("PATH");
 
