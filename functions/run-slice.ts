@@ -103,6 +103,7 @@ export async function runSliceFunction(argv: readonly string[], env: Env, option
   }
 
   try {
+    log(JSON.stringify({ event: "slice_start", jobId: invocation.jobId, slice: invocation.slice }));
     const result = await service.run(invocation, options.signal ? { signal: options.signal } : {});
     log(JSON.stringify({ event: "slice_done", jobId: invocation.jobId, slice: invocation.slice, result: result.kind }));
     if (ports.dispatcher instanceof InProcessDispatcher) await ports.dispatcher.drain();

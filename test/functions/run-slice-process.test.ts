@@ -23,7 +23,7 @@ const build = join(work, "build");
 beforeAll(() => transpileProject(process.cwd(), build));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
-/** Runs the entrypoint; sends SIGTERM once the job record shows the slice has started computing. */
+/** Runs the entrypoint; sends SIGTERM once it has logged the slice's start and the job record shows it running. */
 function runAndTerminate(storeDir: string, slice: number, store: FsStore): Promise<{ code: number | null; output: string; ms: number }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [join(build, "functions/run-slice.js"), "--job", "job1", "--slice", String(slice)], {
@@ -33,11 +33,14 @@ function runAndTerminate(storeDir: string, slice: number, store: FsStore): Promi
     child.stdout.on("data", (d) => (output += d));
     child.stderr.on("data", (d) => (output += d));
     let sentAt = 0;
+    let startLoggedAt = 0;
     const started = Date.now();
     const poll = setInterval(async () => {
       const job = await new JobStore(store).read("job1");
-      // Slice 0 marks the job running when it starts; later slices are started once the process has had time to load.
-      if (job?.record.status === "running" && Date.now() - started > 400 && sentAt === 0) {
+      // The start line comes after the signal handlers are installed (however slow the load under CI);
+      // a little longer lets the slice compute some steps before it is interrupted.
+      if (startLoggedAt === 0 && output.includes('"event":"slice_start"')) startLoggedAt = Date.now();
+      if (job?.record.status === "running" && startLoggedAt > 0 && Date.now() - startLoggedAt > 300 && sentAt === 0) {
         sentAt = Date.now();
         child.kill("SIGTERM");
       }

@@ -90,7 +90,10 @@ describe("runSliceFunction", () => {
     expect(code).toBe(0);
     expect((await new JobStore(store).read("job1"))!.record).toMatchObject({ status: "succeeded", slice: 3, step: 12 });
     expect(events.events.map((e) => e[1])).toEqual(["inversion.started", "inversion.succeeded"]);
-    expect(lines.map((l) => JSON.parse(l).result)).toEqual(["advanced"]);
+    expect(lines.map((l) => JSON.parse(l))).toEqual([
+      { event: "slice_start", jobId: "job1", slice: 0 },
+      { event: "slice_done", jobId: "job1", slice: 0, result: "advanced" },
+    ]);
   });
 
   it("hands the invocation and the configured ports to an injected slice service", async () => {
