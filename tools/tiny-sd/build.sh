@@ -1,0 +1,12 @@
+#!/bin/sh
+# Rebuild models/tiny-sd, the concept sets and the evaluation from the fixed seed (2 CPU threads).
+# Each stage logs to build/<stage>.log; `time` prints how long each took.
+set -e
+cd "$(dirname "$0")"
+PY=/usr/bin/python3
+time $PY train_vae.py
+time $PY train_scorer.py
+time $PY train_unet.py
+time $PY make_concepts.py
+time $PY export.py
+time $PY evaluate.py
