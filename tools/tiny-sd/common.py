@@ -8,7 +8,7 @@ import world
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
-BUILD = os.path.join(HERE, "build")          # checkpoints and caches (git-ignored)
+BUILD = os.environ.get("TINY_SD_BUILD", os.path.join(HERE, "build"))  # checkpoints, caches (git-ignored)
 MODEL_DIR = os.path.join(ROOT, "models", "tiny-sd")
 SEED = 20240611
 TRAIN_SIZE = 24000

@@ -13,7 +13,7 @@ from autoencoder import AutoencoderKL
 from text_encoder import ClipTextModel
 from unet import UNet2DCondition
 
-STEPS, BATCH, LR, EMA, DROP = 2000, 32, 1e-3, 0.995, 0.1
+STEPS, BATCH, LR, EMA, DROP = 1600, 32, 1.5e-3, 0.995, 0.1
 UNET = dict(widths=(32, 64), heads=2, context_dim=64)
 TEXT = dict(dim=64, layers=2, heads=4, mlp=128)
 SCHEDULE = dict(num_train_timesteps=1000, beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear")

@@ -5,7 +5,7 @@ import torch.nn.functional as F
 import common
 from autoencoder import AutoencoderKL
 
-STEPS, BATCH, LR, KL_WEIGHT = 800, 32, 2e-3, 1e-5
+STEPS, BATCH, LR, KL_WEIGHT = 2400, 16, 2e-3, 1e-5
 
 
 def main(steps=STEPS):
