@@ -12,7 +12,7 @@ BUILD = os.environ.get("TINY_SD_BUILD", os.path.join(HERE, "build"))  # checkpoi
 MODEL_DIR = os.path.join(ROOT, "models", "tiny-sd")
 SEED = 20240611
 TRAIN_SIZE = 24000
-THREADS = 2
+THREADS = int(os.environ.get("TINY_SD_THREADS", "2"))
 
 
 def setup(seed_offset):

@@ -35,9 +35,12 @@ def encode_latents(vae, x_all):
         return torch.cat([vae.latent_parameters(x_all[i:i + 400]) for i in range(0, len(x_all), 400)])
 
 
-def main(steps=STEPS):
-    common.setup(3)
-    log = common.Log("unet")
+def main(steps=STEPS, resume=False):
+    """resume: continue from build/unet.pt (its EMA weights) for `steps` more steps at a third of
+    the learning rate, with other seeds; writes build/unet-stage2.pt."""
+    common.setup(4 if resume else 3)
+    log = common.Log("unet-stage2" if resume else "unet")
+    lr0, out = (LR / 3, "unet-stage2.pt") if resume else (LR, "unet.pt")
     scenes, images, _ = common.training_set()
     limit = int(os.environ.get("TINY_SD_LIMIT", len(images)))  # smoke tests only
     scenes, images = scenes[:limit], images[:limit]
@@ -50,15 +53,19 @@ def main(steps=STEPS):
     tokenizer, _ = build_tokenizer()
     text = ClipTextModel(len(tokenizer.vocab), **TEXT)
     unet = UNet2DCondition(**UNET)
+    if resume:
+        start = torch.load(f"{common.BUILD}/unet.pt")
+        text.load_state_dict(start["text"])
+        unet.load_state_dict(start["unet"])
     ema_text, ema_unet = copy.deepcopy(text), copy.deepcopy(unet)
     trainable = list(text.parameters()) + list(unet.parameters())
     opt = torch.optim.AdamW(trainable, lr=LR, weight_decay=0.0)
     ac = alphas_cumprod()
-    gen = torch.Generator().manual_seed(common.SEED + 31)
-    rng = np.random.default_rng(common.SEED + 32)
+    gen = torch.Generator().manual_seed(common.SEED + (33 if resume else 31))
+    rng = np.random.default_rng(common.SEED + (34 if resume else 32))
     for step in range(steps):
         for g in opt.param_groups:
-            g["lr"] = LR * min(1.0, (step + 1) / 100) * (0.1 + 0.9 * (1 - step / steps))
+            g["lr"] = lr0 * min(1.0, (step + 1) / 100) * (0.1 + 0.9 * (1 - step / steps))
         idx = torch.randint(0, len(params), (BATCH,), generator=gen)
         p = params[idx]
         latents = (p[:, :4] + torch.exp(0.5 * p[:, 4:].clamp(-30, 20)) * torch.randn(p[:, :4].shape, generator=gen)) * scaling
@@ -75,7 +82,7 @@ def main(steps=STEPS):
         torch.nn.utils.clip_grad_norm_(trainable, 1.0)
         opt.step()
         with torch.no_grad():
-            d = min(EMA, (1 + step) / (10 + step))
+            d = EMA if resume else min(EMA, (1 + step) / (10 + step))
             for m, e in ((text, ema_text), (unet, ema_unet)):
                 for pe, pm in zip(e.parameters(), m.parameters()):
                     pe.mul_(d).add_(pm, alpha=1 - d)
@@ -83,9 +90,10 @@ def main(steps=STEPS):
             log(f"step {step} loss {loss.item():.4f}")
         if (step + 1) % 500 == 0 or step == steps - 1:
             torch.save({"text": ema_text.state_dict(), "unet": ema_unet.state_dict(), "step": step + 1,
-                        "scaling_factor": scaling}, f"{common.BUILD}/unet.pt")
+                        "scaling_factor": scaling}, f"{common.BUILD}/{out}")
     log("done")
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]) if len(sys.argv) > 1 else STEPS)
+    args = [a for a in sys.argv[1:] if a != "--resume"]
+    main(int(args[0]) if args else STEPS, resume="--resume" in sys.argv)
