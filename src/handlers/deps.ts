@@ -1,0 +1,25 @@
+/**
+ * What the HTTP handlers need, built once per process by the caller (`dvar serve`, tests, a
+ * Workers entry) and closed over by each `registerX(app, deps)`: handlers hold no state.
+ */
+import type { Dispatcher } from "../ports/dispatcher/index.js";
+import type { Store } from "../ports/store/index.js";
+import type { Clock } from "../ports/clock.js";
+import type { JobEventSink } from "../services/slices/index.js";
+import type { WebhookNetworkPolicy } from "../services/webhooks/index.js";
+import type { ApiKeyAuthenticator } from "./middleware/require-api-key.js";
+
+export interface ApiDeps {
+  readonly store: Store;
+  readonly dispatcher: Pick<Dispatcher, "dispatch">;
+  readonly keys: ApiKeyAuthenticator;
+  /** Webhook URLs are checked against it when a job is created. */
+  readonly webhookPolicy: WebhookNetworkPolicy;
+  /** Job lifecycle events raised by the API itself (cancel). */
+  readonly events?: JobEventSink;
+  readonly clock?: Clock;
+  /** Fresh ids (default: random); injectable so tests can name jobs. */
+  readonly newId?: (prefix: "inv" | "upl") => string;
+  /** How often the SSE stream polls the job record (default 500 ms). */
+  readonly eventsPollMs?: number;
+}
