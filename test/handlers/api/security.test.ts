@@ -16,6 +16,9 @@ export const ROUTES: readonly RouteCase[] = [
   { name: "list", method: "GET", path: "/v1/inversions" },
   { name: "get", method: "GET", path: "/v1/inversions/{id}" },
   { name: "cancel", method: "POST", path: "/v1/inversions/{id}/cancel" },
+  { name: "embedding", method: "GET", path: "/v1/inversions/{id}/embedding" },
+  { name: "events", method: "GET", path: "/v1/inversions/{id}/events" },
+  { name: "usage", method: "GET", path: "/v1/usage" },
   { name: "upload", method: "POST", path: "/v1/uploads", body: "x", contentType: "image/png" },
 ];
 
