@@ -14,6 +14,7 @@ import { registerCreateUpload } from "./uploads-create.js";
 import { registerGetEmbedding } from "./inversions-embedding.js";
 import { registerInversionEvents } from "./inversions-events.js";
 import { registerGetUsage } from "./usage-get.js";
+import { registerOpenApi } from "./openapi.js";
 
 export function createApi(deps: ApiDeps, options: AppOptions = {}): ApiApp {
   const app = createApiApp<AuthEnv>(options);
@@ -27,5 +28,6 @@ export function createApi(deps: ApiDeps, options: AppOptions = {}): ApiApp {
   registerInversionEvents(app, deps);
   registerCreateUpload(app, deps);
   registerGetUsage(app, deps);
+  registerOpenApi(app);
   return app;
 }
