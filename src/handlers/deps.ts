@@ -20,6 +20,11 @@ export interface ApiDeps {
   readonly clock?: Clock;
   /** Fresh ids (default: random); injectable so tests can name jobs. */
   readonly newId?: (prefix: "inv" | "upl") => string;
+  /**
+   * S3 mode: a presigned PUT URL for a Store key (S3Store.presignPut). Without it, uploads
+   * come through the API as bytes (embedded mode).
+   */
+  readonly presignUpload?: (key: string, contentType: string, expiresInSeconds: number) => Promise<{ url: string; headers: Record<string, string> }>;
   /** How often the SSE stream polls the job record (default 500 ms). */
   readonly eventsPollMs?: number;
 }

@@ -1,4 +1,9 @@
-/** POST /v1/uploads (embedded mode): the raw image bytes in the body; answers 201 with the upload id. */
+/**
+ * POST /v1/uploads. Embedded mode: the raw image bytes are the body, checked and stored; 201
+ * with the upload id. S3 mode (a presigner is configured) also accepts a JSON body
+ * `{"content_type": ...}` and answers a presigned PUT URL for a new upload id; the client PUTs
+ * the bytes there before naming the id in POST /v1/inversions (the objective decodes them).
+ */
 import { createRoute, z } from "@hono/zod-openapi";
 import { bodyLimit } from "hono/body-limit";
 import { principalOf, type ApiApp } from "./api-env.js";
@@ -6,6 +11,7 @@ import type { ApiDeps } from "./deps.js";
 import { ApiError } from "./errors/index.js";
 import { BEARER_SECURITY, problemResponses } from "./schemas/common.js";
 import { randomId } from "../services/inversions/inversion-service.js";
+import { uploadKey } from "../services/uploads/upload-keys.js";
 import { MAX_UPLOAD_BYTES, storeUpload, UPLOAD_CONTENT_TYPES, UploadRejectedError, type UploadContentType } from "../services/uploads/upload-service.js";
 
 export const uploadSchema = z
@@ -22,6 +28,22 @@ export const uploadSchema = z
 
 const imageBody = z.string().openapi({ format: "binary" });
 
+export const PRESIGNED_URL_TTL_SECONDS = 15 * 60;
+
+export const presignRequestSchema = z.strictObject({ content_type: z.enum(UPLOAD_CONTENT_TYPES) }).openapi("PresignedUploadRequest");
+
+export const presignedUploadSchema = z
+  .object({
+    id: z.string(),
+    object: z.literal("upload"),
+    status: z.literal("pending"),
+    upload_url: z.string().openapi({ description: "PUT the image bytes here, with exactly `upload_headers`." }),
+    upload_method: z.literal("PUT"),
+    upload_headers: z.record(z.string(), z.string()),
+    expires_at: z.string(),
+  })
+  .openapi("PresignedUpload");
+
 export const createUploadRoute = createRoute({
   method: "post",
   path: "/v1/uploads",
@@ -36,9 +58,22 @@ export const createUploadRoute = createRoute({
       },
     }),
   ],
-  request: { body: { required: true, content: Object.fromEntries(UPLOAD_CONTENT_TYPES.map((t) => [t, { schema: imageBody }])) } },
+  request: {
+    body: {
+      // Not "required": @hono/zod-openapi would then run the JSON validator on image bodies too.
+      // An empty body is refused by the handler.
+      required: false,
+      content: {
+        ...Object.fromEntries(UPLOAD_CONTENT_TYPES.map((t) => [t, { schema: imageBody }])),
+        "application/json": { schema: presignRequestSchema },
+      },
+    },
+  },
   responses: {
-    201: { description: "The image was stored.", content: { "application/json": { schema: uploadSchema } } },
+    201: {
+      description: "The image was stored (bytes), or a presigned PUT URL was issued (JSON, S3 mode).",
+      content: { "application/json": { schema: z.union([uploadSchema, presignedUploadSchema]) } },
+    },
     ...problemResponses("payload_too_large", "unsupported_media_type", "invalid_input"),
   },
 });
@@ -46,8 +81,27 @@ export const createUploadRoute = createRoute({
 export function registerCreateUpload(app: ApiApp, deps: ApiDeps): void {
   app.openapi(createUploadRoute, async (c) => {
     const type = c.req.header("content-type")?.split(";")[0]?.trim().toLowerCase();
+    if (type === "application/json") {
+      const { content_type } = c.req.valid("json");
+      if (!deps.presignUpload) throw new ApiError("invalid_input", "Presigned uploads need the S3 store; send the image bytes as the body instead.");
+      const id = (deps.newId ?? randomId)("upl");
+      const now = (deps.clock ?? { now: Date.now }).now();
+      const signed = await deps.presignUpload(uploadKey(principalOf(c).tenantId, id), content_type, PRESIGNED_URL_TTL_SECONDS);
+      return c.json(
+        {
+          id,
+          object: "upload" as const,
+          status: "pending" as const,
+          upload_url: signed.url,
+          upload_method: "PUT" as const,
+          upload_headers: signed.headers,
+          expires_at: new Date(now + PRESIGNED_URL_TTL_SECONDS * 1000).toISOString(),
+        },
+        201,
+      );
+    }
     if (!(UPLOAD_CONTENT_TYPES as readonly string[]).includes(type ?? "")) {
-      throw new ApiError("unsupported_media_type", `Send the image bytes as ${UPLOAD_CONTENT_TYPES.join(", ")}.`);
+      throw new ApiError("unsupported_media_type", `Send the image bytes as ${UPLOAD_CONTENT_TYPES.join(", ")} (or JSON for a presigned URL).`);
     }
     const bytes = new Uint8Array(await c.req.arrayBuffer());
     const id = (deps.newId ?? randomId)("upl");

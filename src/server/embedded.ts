@@ -9,7 +9,7 @@ import { parseWorkerConfig, createStore, type WorkerConfig } from "../config/wor
 import { createApi } from "../handlers/api.js";
 import { createDispatcher, parseDispatcherConfig, type Dispatcher } from "../ports/dispatcher/index.js";
 import { InProcessDispatcher } from "../ports/dispatcher/inprocess.js";
-import type { Store } from "../ports/store/index.js";
+import { S3Store, type Store } from "../ports/store/index.js";
 import { ApiKeyRegistry } from "../services/auth/index.js";
 import { defaultObjectives, StoreSliceService, type ObjectiveFactory } from "../services/slices/index.js";
 
@@ -43,7 +43,13 @@ export async function startEmbeddedServer(options: EmbeddedServerOptions): Promi
   });
   slices = new StoreSliceService({ store, dispatcher, objectives: options.objectives ?? defaultObjectives(), budget: worker.budget, device: worker.device });
   const app = createApi(
-    { store, dispatcher, keys: new ApiKeyRegistry(store), webhookPolicy: { allowPrivateAddresses: options.allowPrivateWebhooks ?? false } },
+    {
+      store,
+      dispatcher,
+      keys: new ApiKeyRegistry(store),
+      webhookPolicy: { allowPrivateAddresses: options.allowPrivateWebhooks ?? false },
+      ...(store instanceof S3Store ? { presignUpload: (key: string, type: string, ttl: number) => store.presignPut(key, type, ttl) } : {}),
+    },
     { logError: (error, c) => log(JSON.stringify({ event: "request_error", method: c.req.method, path: c.req.path, error: String(error) })) },
   );
   const server = await new Promise<ServerType>((ready, fail) => {

@@ -5,13 +5,13 @@
 import { createApi } from "../../../src/handlers/api.js";
 import type { ApiDeps } from "../../../src/handlers/deps.js";
 import { InProcessDispatcher } from "../../../src/ports/dispatcher/index.js";
-import { MemoryStore } from "../../../src/ports/store/index.js";
+import { MemoryStore, type Store } from "../../../src/ports/store/index.js";
 import { ApiKeyRegistry } from "../../../src/services/auth/index.js";
 import { defaultObjectives, StoreSliceService, type OutputWriter } from "../../../src/services/slices/index.js";
 
 export interface Harness {
   readonly app: ReturnType<typeof createApi>;
-  readonly store: MemoryStore;
+  readonly store: Store;
   readonly dispatcher: InProcessDispatcher;
   readonly dispatched: Array<{ jobId: string; slice: number }>;
   readonly keyA: string;
@@ -25,10 +25,12 @@ export interface HarnessOptions {
   /** false: record dispatches without running slices. */
   readonly runSlices?: boolean;
   readonly deps?: Partial<ApiDeps>;
+  /** Default: a fresh MemoryStore. */
+  readonly store?: Store;
 }
 
 export async function createHarness(options: HarnessOptions = {}): Promise<Harness> {
-  const store = new MemoryStore();
+  const store = options.store ?? new MemoryStore();
   const keys = new ApiKeyRegistry(store);
   const { key: keyA } = await keys.issue("tenant-a", "test");
   const { key: keyB } = await keys.issue("tenant-b", "test");
@@ -78,7 +80,7 @@ export async function problem(response: Response): Promise<{ code: string; statu
 }
 
 /** Every object key in the store except API keys (to assert that a refusal stored nothing). */
-export async function storedKeys(store: MemoryStore): Promise<string[]> {
+export async function storedKeys(store: Store): Promise<string[]> {
   const page = await store.list("");
   return page.entries.map((e) => e.key).filter((k) => !k.startsWith("api-keys/"));
 }
