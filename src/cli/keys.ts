@@ -4,9 +4,10 @@ import { CliUsageError, type Subcommand } from "./command.js";
 import { createStore, parseWorkerConfig } from "../config/worker-config.js";
 import { ApiKeyRegistry, InvalidTenantIdError } from "../services/auth/index.js";
 
-export const KEYS_HELP = `Usage: dvar keys create --tenant TENANT [--name NAME] [--store DIR] [--json]
+export const KEYS_HELP = `Usage: dvar keys create --tenant TENANT [--name NAME] [--budget-seconds S] [--store DIR] [--json]
 
 Issues an API key for TENANT and prints it once; the store keeps only its SHA-256.
+--budget-seconds caps the device seconds the key may use (new jobs answer 402 after).
 --store is the filesystem store the server uses (default $DVAR_STORE_DIR or .dvar/store;
 DVAR_STORE=s3 writes to the configured bucket instead).`;
 
@@ -27,17 +28,22 @@ export async function runKeys(argv: string[], io: KeysIo): Promise<number> {
     ({ values } = parseArgs({
       args: rest,
       strict: true,
-      options: { tenant: { type: "string" }, name: { type: "string" }, store: { type: "string" }, json: { type: "boolean" } },
+      options: { tenant: { type: "string" }, name: { type: "string" }, "budget-seconds": { type: "string" }, store: { type: "string" }, json: { type: "boolean" } },
     }));
   } catch (error) {
     throw new CliUsageError((error as Error).message);
   }
   if (values.tenant === undefined) throw new CliUsageError("--tenant is required");
+  const budgetText = values["budget-seconds"];
+  const budgetSeconds = budgetText === undefined ? undefined : Number(budgetText);
+  if (budgetSeconds !== undefined && (!/^\d+(\.\d+)?$/.test(budgetText!) || !Number.isFinite(budgetSeconds))) {
+    throw new CliUsageError(`--budget-seconds must be a number >= 0, got '${budgetText}'`);
+  }
   const env = values.store === undefined ? io.env : { ...io.env, DVAR_STORE: "fs", DVAR_STORE_DIR: values.store };
   const registry = new ApiKeyRegistry(createStore(parseWorkerConfig(env).store));
   let issued;
   try {
-    issued = await registry.issue(values.tenant, values.name ?? "cli");
+    issued = await registry.issue(values.tenant, values.name ?? "cli", undefined, budgetSeconds === undefined ? {} : { budgetSeconds });
   } catch (error) {
     if (error instanceof InvalidTenantIdError) throw new CliUsageError(error.message);
     throw error;

@@ -67,5 +67,16 @@ describe("dvar keys create + the embedded server over HTTP", () => {
     await expect(runKeys(["create", "--tenant", "Not Valid", "--store", tempStore()], io)).rejects.toThrow(CliUsageError);
     await expect(runKeys(["delete"], io)).rejects.toThrow(CliUsageError);
     await expect(runKeys(["create"], io)).rejects.toThrow("--tenant is required");
+    await expect(runKeys(["create", "--tenant", "dev", "--budget-seconds", "-3", "--store", tempStore()], io)).rejects.toThrow(CliUsageError);
+  });
+
+  it("issues a key with a budget that authentication reports", async () => {
+    const store = tempStore();
+    let printed = "";
+    await runKeys(["create", "--tenant", "dev", "--budget-seconds", "3600", "--store", store, "--json"], { stdout: { write: (t: string) => (printed += t) }, env: {} });
+    const { key } = JSON.parse(printed) as { key: string };
+    const { ApiKeyRegistry } = await import("../../src/services/auth/index.js");
+    const { FsStore } = await import("../../src/ports/store/index.js");
+    expect(await new ApiKeyRegistry(new FsStore({ root: store })).authenticate(key)).toMatchObject({ tenantId: "dev", budgetSeconds: 3600 });
   });
 });
