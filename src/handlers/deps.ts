@@ -28,3 +28,8 @@ export interface ApiDeps {
   /** How often the SSE stream polls the job record (default 500 ms). */
   readonly eventsPollMs?: number;
 }
+
+/** The deps' clock reading as a Date (system time when none is injected). */
+export function nowOf(deps: Pick<ApiDeps, "clock">): Date {
+  return new Date(deps.clock ? deps.clock.now() : Date.now());
+}

@@ -2,7 +2,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import type { ApiApp } from "./api-env.js";
 import { principalOf } from "./api-env.js";
-import type { ApiDeps } from "./deps.js";
+import { nowOf, type ApiDeps } from "./deps.js";
 import { jsonBody } from "./middleware/json-body.js";
 import { BEARER_SECURITY, problemResponses } from "./schemas/common.js";
 import { createInversionRequestSchema } from "./schemas/inversion-request.js";
@@ -43,7 +43,7 @@ export function registerCreateInversion(app: ApiApp, deps: ApiDeps): void {
     const body = c.req.valid("json");
     const { "idempotency-key": idempotencyKey } = c.req.valid("header");
     const { job, created } = await service.create(principalOf(c), body, idempotencyKey).catch(toApiError);
-    const resource = await describeJob(deps.store, job.record, new Date((deps.clock ?? { now: Date.now }).now()));
+    const resource = await describeJob(deps.store, job.record, nowOf(deps));
     return c.json(resource, 202, {
       location: `/v1/inversions/${job.record.id}`,
       ...(created ? {} : { "idempotent-replayed": "true" }),

@@ -1,7 +1,7 @@
 /** GET /v1/inversions/{id}: status, step, downsampled histories, DVAR ratio, timings, usage, error. */
 import { createRoute } from "@hono/zod-openapi";
 import { principalOf, type ApiApp } from "./api-env.js";
-import type { ApiDeps } from "./deps.js";
+import { nowOf, type ApiDeps } from "./deps.js";
 import { ApiError } from "./errors/index.js";
 import { BEARER_SECURITY, jobIdParams, problemResponses } from "./schemas/common.js";
 import { inversionSchema } from "./schemas/inversion-resource.js";
@@ -31,7 +31,6 @@ export function registerGetInversion(app: ApiApp, deps: ApiDeps): void {
     const { id } = c.req.valid("param");
     const job = await service.get(principalOf(c), id);
     if (!job) throw jobNotFound(id);
-    const now = new Date((deps.clock ?? { now: Date.now }).now());
-    return c.json(await describeJob(deps.store, job.record, now), 200, { etag: `"${job.etag}"` });
+    return c.json(await describeJob(deps.store, job.record, nowOf(deps)), 200, { etag: `"${job.etag}"` });
   });
 }

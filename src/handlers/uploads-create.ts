@@ -7,7 +7,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { bodyLimit } from "hono/body-limit";
 import { principalOf, type ApiApp } from "./api-env.js";
-import type { ApiDeps } from "./deps.js";
+import { nowOf, type ApiDeps } from "./deps.js";
 import { ApiError } from "./errors/index.js";
 import { BEARER_SECURITY, problemResponses } from "./schemas/common.js";
 import { randomId } from "../services/inversions/inversion-service.js";
@@ -85,7 +85,6 @@ export function registerCreateUpload(app: ApiApp, deps: ApiDeps): void {
       const { content_type } = c.req.valid("json");
       if (!deps.presignUpload) throw new ApiError("invalid_input", "Presigned uploads need the S3 store; send the image bytes as the body instead.");
       const id = (deps.newId ?? randomId)("upl");
-      const now = (deps.clock ?? { now: Date.now }).now();
       const signed = await deps.presignUpload(uploadKey(principalOf(c).tenantId, id), content_type, PRESIGNED_URL_TTL_SECONDS);
       return c.json(
         {
@@ -95,7 +94,7 @@ export function registerCreateUpload(app: ApiApp, deps: ApiDeps): void {
           upload_url: signed.url,
           upload_method: "PUT" as const,
           upload_headers: signed.headers,
-          expires_at: new Date(now + PRESIGNED_URL_TTL_SECONDS * 1000).toISOString(),
+          expires_at: new Date(nowOf(deps).getTime() + PRESIGNED_URL_TTL_SECONDS * 1000).toISOString(),
         },
         201,
       );
