@@ -6,9 +6,11 @@
 import { CliUsageError, type Subcommand } from "./command.js";
 import { invertCommand } from "./invert/index.js";
 import { tiGradCommand } from "./ti-grad.js";
+import { keysCommand } from "./keys.js";
+import { serveCommand } from "./serve.js";
 
 /** Every subcommand, in the order `dvar --help` lists them. */
-const subcommands: Subcommand[] = [invertCommand, tiGradCommand];
+const subcommands: Subcommand[] = [invertCommand, serveCommand, keysCommand, tiGradCommand];
 
 function usage(): string {
   const lines = [

@@ -6,6 +6,7 @@ import {
   S3Client,
   type S3ClientConfig,
 } from "@aws-sdk/client-s3";
+import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
 import { PreconditionFailedError, StoreError } from "./errors.js";
 import { assertValidKey, assertValidPrefix, assertValidPutOptions, listLimit } from "./keys.js";
 import type { ListOptions, ListPage, PutOptions, PutResult, Store, StoredObject } from "./store.js";
@@ -94,6 +95,17 @@ export class S3Store implements Store {
       if (httpStatus(error) === 404 && errorName(error) !== "NoSuchBucket") return;
       throw wrap(error, "delete", key);
     }
+  }
+
+  /**
+   * A presigned PUT URL for `key` (clients upload without credentials). The content type is
+   * signed, so the client must send exactly the returned headers. Signing is local: no request.
+   */
+  async presignPut(key: string, contentType: string, expiresInSeconds: number): Promise<{ url: string; headers: Record<string, string> }> {
+    assertValidKey(key);
+    const command = new PutObjectCommand({ Bucket: this.bucket, Key: this.keyPrefix + key, ContentType: contentType });
+    const url = await getSignedUrl(this.client, command, { expiresIn: expiresInSeconds, signableHeaders: new Set(["content-type"]) });
+    return { url, headers: { "content-type": contentType } };
   }
 
   async list(prefix: string, options?: ListOptions): Promise<ListPage> {

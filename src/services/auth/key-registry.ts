@@ -9,6 +9,12 @@ export interface ApiKeyRecord {
   readonly name: string;
   readonly createdAt: string;
   readonly revokedAt?: string;
+  /** Device seconds this key may use; new jobs are refused once its usage reaches it. */
+  readonly budgetSeconds?: number;
+}
+
+export interface IssueOptions {
+  readonly budgetSeconds?: number;
 }
 
 export class CorruptApiKeyRecordError extends Error {
@@ -25,11 +31,19 @@ export class ApiKeyRegistry {
   ) {}
 
   /** Creates a key for a tenant; the plaintext key is returned once and never stored. */
-  async issue(tenantId: string, name: string, key: string = generateApiKey()): Promise<{ key: string; record: ApiKeyRecord }> {
+  async issue(tenantId: string, name: string, key: string = generateApiKey(), options: IssueOptions = {}): Promise<{ key: string; record: ApiKeyRecord }> {
     assertTenantId(tenantId);
     if (!looksLikeApiKey(key)) throw new Error("refusing to issue a key that does not look like sk_...");
+    const budget = options.budgetSeconds;
+    if (budget !== undefined && !(Number.isFinite(budget) && budget >= 0)) throw new RangeError(`budgetSeconds must be a finite number >= 0, got ${budget}`);
     const keyHash = hashApiKey(key);
-    const record: ApiKeyRecord = { keyId: apiKeyId(keyHash), tenantId, name, createdAt: this.clock().toISOString() };
+    const record: ApiKeyRecord = {
+      keyId: apiKeyId(keyHash),
+      tenantId,
+      name,
+      createdAt: this.clock().toISOString(),
+      ...(budget === undefined ? {} : { budgetSeconds: budget }),
+    };
     await this.store.put(recordKey(keyHash), encode(record), { ifNoneMatch: "*", contentType: "application/json" });
     return { key, record };
   }
@@ -41,7 +55,7 @@ export class ApiKeyRegistry {
     if (!found) return undefined;
     const record = decode(found.body);
     if (record.revokedAt !== undefined) return undefined;
-    return { tenantId: record.tenantId, keyId: record.keyId };
+    return { tenantId: record.tenantId, keyId: record.keyId, ...(record.budgetSeconds === undefined ? {} : { budgetSeconds: record.budgetSeconds }) };
   }
 
   /** Revokes a key (by its plaintext, as presented by its owner); false when unknown. */
@@ -71,6 +85,9 @@ function decode(body: Uint8Array): ApiKeyRecord {
   const value = JSON.parse(new TextDecoder().decode(body)) as Partial<ApiKeyRecord>;
   if (typeof value.tenantId !== "string" || typeof value.keyId !== "string") {
     throw new CorruptApiKeyRecordError("API key record lacks tenantId or keyId");
+  }
+  if (value.budgetSeconds !== undefined && !(typeof value.budgetSeconds === "number" && value.budgetSeconds >= 0)) {
+    throw new CorruptApiKeyRecordError(`API key record ${value.keyId} has an invalid budgetSeconds`);
   }
   return value as ApiKeyRecord;
 }

@@ -15,4 +15,6 @@ export function assertTenantId(id: string): void {
 export interface Principal {
   readonly tenantId: string;
   readonly keyId: string;
+  /** The key's usage budget in device seconds, when it has one. */
+  readonly budgetSeconds?: number;
 }

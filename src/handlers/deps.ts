@@ -1,0 +1,35 @@
+/**
+ * What the HTTP handlers need, built once per process by the caller (`dvar serve`, tests, a
+ * Workers entry) and closed over by each `registerX(app, deps)`: handlers hold no state.
+ */
+import type { Dispatcher } from "../ports/dispatcher/index.js";
+import type { Store } from "../ports/store/index.js";
+import type { Clock } from "../ports/clock.js";
+import type { JobEventSink } from "../services/slices/index.js";
+import type { WebhookNetworkPolicy } from "../services/webhooks/index.js";
+import type { ApiKeyAuthenticator } from "./middleware/require-api-key.js";
+
+export interface ApiDeps {
+  readonly store: Store;
+  readonly dispatcher: Pick<Dispatcher, "dispatch">;
+  readonly keys: ApiKeyAuthenticator;
+  /** Webhook URLs are checked against it when a job is created. */
+  readonly webhookPolicy: WebhookNetworkPolicy;
+  /** Job lifecycle events raised by the API itself (cancel). */
+  readonly events?: JobEventSink;
+  readonly clock?: Clock;
+  /** Fresh ids (default: random); injectable so tests can name jobs. */
+  readonly newId?: (prefix: "inv" | "upl") => string;
+  /**
+   * S3 mode: a presigned PUT URL for a Store key (S3Store.presignPut). Without it, uploads
+   * come through the API as bytes (embedded mode).
+   */
+  readonly presignUpload?: (key: string, contentType: string, expiresInSeconds: number) => Promise<{ url: string; headers: Record<string, string> }>;
+  /** How often the SSE stream polls the job record (default 500 ms). */
+  readonly eventsPollMs?: number;
+}
+
+/** The deps' clock reading as a Date (system time when none is injected). */
+export function nowOf(deps: Pick<ApiDeps, "clock">): Date {
+  return new Date(deps.clock ? deps.clock.now() : Date.now());
+}

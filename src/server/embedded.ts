@@ -1,0 +1,71 @@
+/**
+ * The API as one process: @hono/node-server in front, the store and dispatcher from the
+ * configuration (defaults: a filesystem store and the in-process dispatcher, so slices run in
+ * this process through the slice service). `dvar serve` and `npm start` use it.
+ */
+import { serve, type ServerType } from "@hono/node-server";
+import type { AddressInfo } from "node:net";
+import { parseWorkerConfig, createStore, type WorkerConfig } from "../config/worker-config.js";
+import { createApi } from "../handlers/api.js";
+import { createDispatcher, parseDispatcherConfig, type Dispatcher } from "../ports/dispatcher/index.js";
+import { InProcessDispatcher } from "../ports/dispatcher/inprocess.js";
+import { S3Store, type Store } from "../ports/store/index.js";
+import { ApiKeyRegistry } from "../services/auth/index.js";
+import { defaultObjectives, StoreSliceService, type ObjectiveFactory } from "../services/slices/index.js";
+
+export interface EmbeddedServerOptions {
+  readonly port: number;
+  readonly host: string;
+  /** DVAR_* configuration (store, dispatcher, slice budget); see worker-config.ts and dispatcher/config.ts. */
+  readonly env: Readonly<Record<string, string | undefined>>;
+  /** Allow webhooks to loopback and private addresses (local development). */
+  readonly allowPrivateWebhooks?: boolean;
+  readonly objectives?: ObjectiveFactory;
+  readonly log?: (line: string) => void;
+}
+
+export interface EmbeddedServer {
+  readonly url: string;
+  readonly store: Store;
+  readonly worker: WorkerConfig;
+  /** Stops accepting requests, interrupts running slices (they checkpoint) and waits for them. */
+  close(): Promise<void>;
+}
+
+export async function startEmbeddedServer(options: EmbeddedServerOptions): Promise<EmbeddedServer> {
+  const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const worker = parseWorkerConfig(options.env);
+  const store = createStore(worker.store);
+  let slices!: StoreSliceService;
+  const dispatcher: Dispatcher = await createDispatcher(parseDispatcherConfig(options.env), {
+    runSlice: (invocation, context) => slices.run(invocation, { signal: context.signal }),
+    onError: (invocation, error) => log(JSON.stringify({ event: "slice_error", ...invocation, error: error instanceof Error ? `${error.name}: ${error.message}` : String(error) })),
+  });
+  slices = new StoreSliceService({ store, dispatcher, objectives: options.objectives ?? defaultObjectives(), budget: worker.budget, device: worker.device });
+  const app = createApi(
+    {
+      store,
+      dispatcher,
+      keys: new ApiKeyRegistry(store),
+      webhookPolicy: { allowPrivateAddresses: options.allowPrivateWebhooks ?? false },
+      ...(store instanceof S3Store ? { presignUpload: (key: string, type: string, ttl: number) => store.presignPut(key, type, ttl) } : {}),
+    },
+    { logError: (error, c) => log(JSON.stringify({ event: "request_error", method: c.req.method, path: c.req.path, error: String(error) })) },
+  );
+  const server = await new Promise<ServerType>((ready, fail) => {
+    const started = serve({ fetch: app.fetch, port: options.port, hostname: options.host }, () => ready(started));
+    started.once("error", fail);
+  });
+  const address = server.address() as AddressInfo;
+  const host = address.family === "IPv6" ? `[${address.address}]` : address.address;
+  return {
+    url: `http://${host}:${address.port}`,
+    store,
+    worker,
+    async close() {
+      await new Promise<void>((done) => server.close(() => done()));
+      if (dispatcher instanceof InProcessDispatcher) await dispatcher.close({ interrupt: true });
+      else await dispatcher.close();
+    },
+  };
+}

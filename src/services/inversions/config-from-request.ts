@@ -1,0 +1,39 @@
+/**
+ * From the public request to the engine's InversionConfig. The objective record names what the
+ * slice's objective factory needs; for Textual Inversion the images are Store keys of the
+ * tenant's uploads, so the config hash covers exactly which inputs the job trains on.
+ */
+import type { InversionConfigInput } from "../../core/inversion/config.js";
+import { SYNTHETIC_DEFAULTS } from "../../core/synthetic/objective.js";
+import type { CreateInversionRequest } from "../../handlers/schemas/inversion-request.js";
+import { uploadKey } from "../uploads/upload-keys.js";
+
+/** The objective kind the slice service's registry is asked for. */
+export const OBJECTIVE_KINDS = { textual_inversion: "textual-inversion", synthetic: "synthetic" } as const;
+
+export function configFromRequest(request: CreateInversionRequest, tenantId: string): InversionConfigInput {
+  const base = {
+    seed: request.seed,
+    maxSteps: request.max_steps,
+    learningRate: request.learning_rate,
+    stop: request.stopping,
+  };
+  if (request.objective === "synthetic") {
+    return {
+      ...base,
+      objective: { ...SYNTHETIC_DEFAULTS, kind: OBJECTIVE_KINDS.synthetic, dim: request.dim, batchSize: request.batch_size },
+    };
+  }
+  return {
+    ...base,
+    objective: {
+      kind: OBJECTIVE_KINDS.textual_inversion,
+      model: request.model,
+      placeholderToken: request.placeholder_token,
+      initializerToken: request.initializer_token,
+      numVectors: request.num_vectors,
+      learnableProperty: request.learnable_property,
+      images: request.images.map((id) => uploadKey(tenantId, id)),
+    },
+  };
+}

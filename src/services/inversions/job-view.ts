@@ -1,0 +1,86 @@
+/** Job records as API resources: the summary, and the detail with histories and usage. */
+import { decodeCheckpoint } from "../../core/checkpoint/index.js";
+import type { InversionHistory } from "../../core/inversion/state.js";
+import type { Store } from "../../ports/store/index.js";
+import type { Histories, Inversion, InversionSummary } from "../../handlers/schemas/inversion-resource.js";
+import type { JobRecord } from "../jobs/index.js";
+import { OBJECTIVE_KINDS } from "./config-from-request.js";
+
+export const MAX_HISTORY_ROWS = 256;
+/** Output names under which a finished job's embedding formats are stored (see OutputWriter). */
+export const EMBEDDING_OUTPUTS = { diffusers: "embedding.diffusers", a1111: "embedding.a1111" } as const;
+export type EmbeddingFormat = keyof typeof EMBEDDING_OUTPUTS;
+
+function publicObjective(config: JobRecord["config"]): InversionSummary["objective"] {
+  const kind = (config.objective as { kind?: unknown } | undefined)?.kind;
+  const entry = Object.entries(OBJECTIVE_KINDS).find(([, internal]) => internal === kind);
+  return entry ? (entry[0] as keyof typeof OBJECTIVE_KINDS) : null;
+}
+
+export function summarizeJob(job: JobRecord): InversionSummary {
+  return {
+    id: job.id,
+    object: "inversion",
+    objective: publicObjective(job.config),
+    status: job.status,
+    step: job.step,
+    max_steps: job.config.maxSteps as number,
+    stopping: job.config.stop as Record<string, unknown>,
+    outcome: job.outcome as InversionSummary["outcome"],
+    error: job.error,
+    webhook: job.webhook,
+    created_at: job.createdAt,
+    updated_at: job.updatedAt,
+    started_at: job.startedAt,
+    finished_at: job.finishedAt,
+  };
+}
+
+/** Evenly spaced rows (always the first and last), NaN as null. */
+export function downsampleHistory(history: InversionHistory, maxRows = MAX_HISTORY_ROWS): Histories {
+  const n = history.trainLoss.length;
+  const rows = n <= maxRows ? Array.from({ length: n }, (_, i) => i) : Array.from({ length: maxRows }, (_, k) => Math.round((k * (n - 1)) / (maxRows - 1)));
+  const pick = (values: number[]) => rows.map((i) => (Number.isFinite(values[i]) ? values[i]! : null));
+  return { total_steps: n, step: rows.map((i) => i + 1), train_loss: pick(history.trainLoss), l_det: pick(history.ldet), criterion: pick(history.criterion) };
+}
+
+function lastFinite(values: readonly number[]): number | null {
+  for (let i = values.length - 1; i >= 0; i--) if (Number.isFinite(values[i])) return values[i]!;
+  return null;
+}
+
+const seconds = (from: string | null, to: string | null) => (from === null || to === null ? null : (Date.parse(to) - Date.parse(from)) / 1000);
+
+async function jobUsage(store: Store, job: JobRecord): Promise<Inversion["usage"]> {
+  const usage = { slices: 0, steps: 0, seconds: 0 };
+  const page = await store.list(`usage/${job.tenantId}/${job.keyId}/${job.id}/`);
+  for (const entry of page.entries) {
+    const found = await store.get(entry.key);
+    if (!found) continue;
+    const record = JSON.parse(new TextDecoder().decode(found.body)) as { steps: number; seconds: number };
+    usage.slices += 1;
+    usage.steps += record.steps;
+    usage.seconds += record.seconds;
+  }
+  return usage;
+}
+
+/** The detail view: reads the latest checkpoint for histories (absent if it was just replaced). */
+export async function describeJob(store: Store, job: JobRecord, now: Date): Promise<Inversion> {
+  let history: InversionHistory | null = null;
+  if (job.checkpoint !== null) {
+    const found = await store.get(job.checkpoint);
+    if (found) history = decodeCheckpoint(found.body, { expectedConfigHash: job.configHash }).history;
+  }
+  const isDvar = (job.config.stop as { name?: string }).name === "dvar";
+  const formats = (Object.keys(EMBEDDING_OUTPUTS) as EmbeddingFormat[]).filter((f) => job.outputs?.[EMBEDDING_OUTPUTS[f]] !== undefined);
+  const end = job.finishedAt ?? now.toISOString();
+  return {
+    ...summarizeJob(job),
+    dvar_ratio: isDvar && history ? lastFinite(history.criterion) : null,
+    histories: history ? downsampleHistory(history) : null,
+    timings: { queued_seconds: seconds(job.createdAt, job.startedAt ?? (job.finishedAt ?? now.toISOString())), running_seconds: seconds(job.startedAt, job.startedAt ? end : null) },
+    usage: await jobUsage(store, job),
+    embedding_formats: formats,
+  };
+}

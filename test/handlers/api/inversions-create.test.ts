@@ -1,0 +1,155 @@
+import { describe, expect, it } from "vitest";
+import { JobStore } from "../../../src/services/jobs/index.js";
+import { createHarness, problem, storedKeys, syntheticBody } from "./harness.js";
+
+describe("POST /v1/inversions: happy path", () => {
+  it("stores a queued job create-only, dispatches slice 0 and answers 202 with the resource", async () => {
+    const h = await createHarness({ runSlices: false });
+    const response = await h.post("/v1/inversions", syntheticBody());
+    expect(response.status).toBe(202);
+    const job = (await response.json()) as Record<string, unknown>;
+    expect(job).toMatchObject({ object: "inversion", objective: "synthetic", status: "queued", step: 0, max_steps: 60, histories: null });
+    expect(String(job.id)).toMatch(/^inv_[0-9a-f]{24}$/);
+    expect(response.headers.get("location")).toBe(`/v1/inversions/${job.id}`);
+    expect(h.dispatched).toEqual([{ jobId: job.id, slice: 0 }]);
+    const record = await new JobStore(h.store).read(String(job.id));
+    expect(record?.record).toMatchObject({ tenantId: "tenant-a", status: "queued", config: { maxSteps: 60, stop: { name: "fixed", steps: 60 } } });
+  });
+
+  it("runs the job to the end through the in-process slices", async () => {
+    const h = await createHarness();
+    const created = (await (await h.post("/v1/inversions", syntheticBody())).json()) as { id: string };
+    await h.dispatcher.drain();
+    const job = (await (await h.call(`/v1/inversions/${created.id}`)).json()) as Record<string, any>;
+    expect(job.status).toBe("succeeded");
+    expect(job.step).toBe(60);
+    expect(job.outcome).toMatchObject({ kind: "converged", step: 60 });
+    expect(job.usage).toMatchObject({ slices: 2, steps: 60 });
+    expect(job.histories.total_steps).toBe(60);
+    expect(job.histories.step).toHaveLength(60);
+  });
+
+  it("defaults a textual_inversion request and fails the job clearly when no such objective is registered", async () => {
+    const h = await createHarness();
+    const upload = await h.call("/v1/uploads", { method: "POST", headers: { "content-type": "image/png" }, body: PNG_1x1 });
+    expect(upload.status).toBe(201);
+    const { id: uploadId } = (await upload.json()) as { id: string };
+    const response = await h.post("/v1/inversions", {
+      objective: "textual_inversion",
+      model: "tiny-sd",
+      placeholder_token: "<cat-toy>",
+      initializer_token: "toy",
+      images: [uploadId],
+    });
+    expect(response.status).toBe(202);
+    const created = (await response.json()) as { id: string; stopping: unknown; max_steps: number };
+    expect(created.stopping).toEqual({ name: "dvar", window: 310, threshold: 0.15, every: 1 });
+    expect(created.max_steps).toBe(6100);
+    await h.dispatcher.drain();
+    const job = (await (await h.call(`/v1/inversions/${created.id}`)).json()) as Record<string, any>;
+    expect(job.status).toBe("failed");
+    expect(job.error.code).toBe("unsupported_objective");
+    const record = await new JobStore(h.store).read(created.id);
+    expect(record?.record.config.objective).toMatchObject({ kind: "textual-inversion", images: [`tenants/tenant-a/uploads/${uploadId}`], numVectors: 1, learnableProperty: "object" });
+  });
+});
+
+describe("POST /v1/inversions: Idempotency-Key", () => {
+  it("answers the same job for the same key and body, and refuses another body", async () => {
+    const h = await createHarness({ runSlices: false });
+    const first = await h.post("/v1/inversions", syntheticBody(), { "idempotency-key": "order-1" });
+    const again = await h.post("/v1/inversions", syntheticBody(), { "idempotency-key": "order-1" });
+    expect(first.status).toBe(202);
+    expect(again.status).toBe(202);
+    expect(again.headers.get("idempotent-replayed")).toBe("true");
+    const a = (await first.json()) as { id: string };
+    const b = (await again.json()) as { id: string };
+    expect(b.id).toBe(a.id);
+    const other = await h.post("/v1/inversions", syntheticBody({ seed: 8 }), { "idempotency-key": "order-1" });
+    expect(other.status).toBe(409);
+    expect((await problem(other)).code).toBe("idempotency_key_reused");
+    const list = (await (await h.call("/v1/inversions")).json()) as { data: unknown[] };
+    expect(list.data).toHaveLength(1);
+  });
+
+  it("keys are per tenant: another tenant's identical key makes its own job", async () => {
+    const h = await createHarness({ runSlices: false });
+    const a = (await (await h.post("/v1/inversions", syntheticBody(), { "idempotency-key": "k" })).json()) as { id: string };
+    const b = (await (await h.post("/v1/inversions", syntheticBody(), { "idempotency-key": "k" }, h.keyB)).json()) as { id: string };
+    expect(b.id).not.toBe(a.id);
+  });
+
+  it("a retry finishes a request that stopped after claiming the key", async () => {
+    let failOnce = true;
+    const h = await createHarness({
+      runSlices: false,
+      deps: {
+        dispatcher: {
+          dispatch: async (invocation) => {
+            if (failOnce) {
+              failOnce = false;
+              const { DispatchError } = await import("../../../src/ports/dispatcher/index.js");
+              throw new DispatchError("backend down");
+            }
+            return { ...invocation, dispatcher: "inprocess", duplicate: false };
+          },
+        },
+      },
+    });
+    const first = await h.post("/v1/inversions", syntheticBody(), { "idempotency-key": "retry-me" });
+    expect(first.status).toBe(503);
+    expect((await problem(first)).code).toBe("service_unavailable");
+    const retry = await h.post("/v1/inversions", syntheticBody(), { "idempotency-key": "retry-me" });
+    expect(retry.status).toBe(202);
+    expect(((await retry.json()) as { status: string }).status).toBe("queued");
+  });
+});
+
+const PNG_1x1 = Buffer.from(
+  "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5ErkJggg==",
+  "base64",
+);
+
+describe("POST /v1/inversions: errors (nothing is stored)", () => {
+  const cases: Array<[string, unknown, number, string]> = [
+    ["no objective", { seed: 1 }, 400, "validation_failed"],
+    ["unknown objective", { objective: "dreambooth" }, 400, "validation_failed"],
+    ["negative learning rate", syntheticBody({ learning_rate: -1 }), 400, "validation_failed"],
+    ["zero max_steps", syntheticBody({ max_steps: 0 }), 400, "validation_failed"],
+    ["DVAR threshold of 1", syntheticBody({ stopping: { name: "dvar", threshold: 1 } }), 400, "validation_failed"],
+    ["unknown stopping rule", syntheticBody({ stopping: { name: "vibes" } }), 400, "validation_failed"],
+    ["unknown field", syntheticBody({ colour: "red" }), 400, "validation_failed"],
+    ["textual_inversion without images", { objective: "textual_inversion", model: "m", placeholder_token: "<x>", initializer_token: "x", images: [] }, 400, "validation_failed"],
+    ["100 images", { objective: "textual_inversion", model: "m", placeholder_token: "<x>", initializer_token: "x", images: Array.from({ length: 100 }, (_, i) => `upl_${String(i).padStart(8, "0")}`) }, 400, "validation_failed"],
+    ["a placeholder with spaces", { objective: "textual_inversion", model: "m", placeholder_token: "my cat", initializer_token: "x", images: ["upl_00000000"] }, 400, "validation_failed"],
+    ["an upload that does not exist", { objective: "textual_inversion", model: "m", placeholder_token: "<x>", initializer_token: "x", images: ["upl_00000000"] }, 422, "invalid_input"],
+    ["a private-address webhook", syntheticBody({ webhook: { url: "http://10.0.0.5/hook" } }), 422, "invalid_input"],
+    ["a loopback webhook", syntheticBody({ webhook: { url: "http://127.0.0.1:9/hook" } }), 422, "invalid_input"],
+    ["a webhook with credentials", syntheticBody({ webhook: { url: "https://u:p@example.com/hook" } }), 422, "invalid_input"],
+    ["a non-http webhook", syntheticBody({ webhook: { url: "ftp://example.com/hook" } }), 400, "validation_failed"],
+    ["an unknown webhook event", syntheticBody({ webhook: { url: "https://example.com/h", events: ["inversion.exploded"] } }), 400, "validation_failed"],
+  ];
+  it.each(cases)("refuses %s", async (_name, body, status, code) => {
+    const h = await createHarness({ runSlices: false });
+    const response = await h.post("/v1/inversions", body);
+    expect(response.status).toBe(status);
+    expect((await problem(response)).code).toBe(code);
+    expect(await storedKeys(h.store)).toEqual([]);
+    expect(h.dispatched).toEqual([]);
+  });
+
+  it("refuses malformed JSON, another content type, an oversized body and a bad Idempotency-Key", async () => {
+    const h = await createHarness({ runSlices: false });
+    const malformed = await h.call("/v1/inversions", { method: "POST", headers: { "content-type": "application/json" }, body: "{nope" });
+    expect(malformed.status).toBe(400);
+    const text = await h.call("/v1/inversions", { method: "POST", headers: { "content-type": "text/plain" }, body: JSON.stringify(syntheticBody()) });
+    expect(text.status).toBe(415);
+    expect((await problem(text)).code).toBe("unsupported_media_type");
+    const big = await h.post("/v1/inversions", syntheticBody({ pad: "x".repeat(70_000) }));
+    expect(big.status).toBe(413);
+    expect((await problem(big)).code).toBe("payload_too_large");
+    const badKey = await h.post("/v1/inversions", syntheticBody(), { "idempotency-key": "" });
+    expect(badKey.status).toBe(400);
+    expect(await storedKeys(h.store)).toEqual([]);
+  });
+});
