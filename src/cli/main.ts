@@ -4,11 +4,12 @@
  * (usage) or 1 (failure), never as a stack trace.
  */
 import { CliUsageError, type Subcommand } from "./command.js";
+import { generateCommand } from "./generate.js";
 import { invertCommand } from "./invert/index.js";
 import { tiGradCommand } from "./ti-grad.js";
 
 /** Every subcommand, in the order `dvar --help` lists them. */
-const subcommands: Subcommand[] = [invertCommand, tiGradCommand];
+const subcommands: Subcommand[] = [invertCommand, generateCommand, tiGradCommand];
 
 function usage(): string {
   const lines = [
