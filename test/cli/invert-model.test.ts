@@ -105,7 +105,8 @@ describe("dvar invert --model", () => {
     const out = await tempDir();
     const base = args(out);
     const withFlag = (flag: string, value: string) => base.map((v, i) => (base[i - 1] === flag ? value : v));
-    await expect(runInvert(withFlag("--init", "best"), testIo().io)).rejects.toThrow(/--init best needs an image-text scorer, and .* has no image_encoder\//);
+    const noScorer = withFlag("--init", "best").map((v) => (v === MODEL ? "test/fixtures/tiny-sd-b" : v));
+    await expect(runInvert(noScorer, testIo().io)).rejects.toThrow(/--init best needs an image-text scorer, and .*tiny-sd-b has no image_encoder\//);
     await expect(runInvert(withFlag("--token", "ren"), testIo().io)).rejects.toThrow(/already contains the token "ren"/);
     await expect(runInvert(withFlag("--init", "dogs"), testIo().io)).rejects.toThrow(/must be a single token/);
   });

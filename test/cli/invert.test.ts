@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it, vi } from "vitest";
 import { main } from "../../src/cli/main.js";
 import { runInvert, type CliIo } from "../../src/cli/invert/index.js";
+import { parseInvertArgs } from "../../src/cli/invert/args.js";
 import { decodeCheckpoint } from "../../src/core/checkpoint/index.js";
 
 const dirs: string[] = [];
@@ -150,6 +151,13 @@ describe("dvar invert flags", () => {
       expect(code, argv.join(" ")).toBe(2);
       expect(err).toMatch(message);
     }
+  });
+
+  it("takes --images as a folder or several files (files may follow as arguments) and the model flags", () => {
+    const options = parseInvertArgs(["--model", "m", "--images", "a.png", "b.png", "--images", "c.webp", "--token", "<t>", "--vectors", "2", "--no-scale-lr", "--lr", "1e-3"]);
+    expect(options).toMatchObject({ model: "m", images: ["a.png", "c.webp", "b.png"], token: "<t>", vectors: 2, scaleLr: false, learningRate: 1e-3 });
+    expect(parseInvertArgs(["--resume", "x/checkpoint.safetensors"]).resume).toBe("x/checkpoint.safetensors");
+    expect(() => parseInvertArgs(["--model", "m", "--token", "t", "a.png"])).toThrow(/unexpected positional argument 'a.png' \(image files follow --images\)/);
   });
 
   it("prints help that lists every flag the parser accepts", async () => {

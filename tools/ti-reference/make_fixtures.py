@@ -15,7 +15,8 @@ vae_decoder/ (tiny random AutoencoderKL-like, factor 8, 64x64 images <-> 4x8x8 l
 scheduler/scheduler_config.json, and tokenizer/ (vocab.json, merges.txt,
 tokenizer_config.json): a CLIP-style byte-level BPE vocabulary of exactly the text
 encoder's size (letters, letters + "</w>", merges learned from the caption templates,
-then <|startoftext|> and <|endoftext|> as the last two ids).
+then <|startoftext|> and <|endoftext|> as the last two ids); tiny-sd-a also gets an
+image_encoder/ (a random image scorer: pixel_values -> image_embeds [B, 16]).
 """
 import json
 import os
@@ -28,7 +29,7 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(__file__))
-from tiny_sd import TextConfig, TextEncoder, UNet, VaeDecoder, VaeEncoder  # noqa: E402
+from tiny_sd import ImageEncoder, TextConfig, TextEncoder, UNet, VaeDecoder, VaeEncoder  # noqa: E402
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "test", "fixtures"))
 
@@ -36,7 +37,7 @@ CONFIGS = [
     # torch-1.x style export: opset 14, int32 ids (cast inside), int64 timesteps [B], 3-D attention in the text
     # encoder, 4-D attention in the UNet, decomposed LayerNorm.
     dict(name="tiny-sd-a", seed=1, opset=14, ids=torch.int32, timestep="int64", style="4d",
-         text=TextConfig(vocab=100, hidden=32, heads=2, layers=2, intermediate=64), channels=(8, 16), external=False,
+         text=TextConfig(vocab=100, hidden=32, heads=2, layers=2, intermediate=64), channels=(8, 16), external=False, scorer=True,
          scheduler={"_class_name": "PNDMScheduler", "beta_schedule": "scaled_linear", "beta_start": 0.00085, "beta_end": 0.012,
                     "num_train_timesteps": 1000, "prediction_type": "epsilon", "set_alpha_to_one": False, "skip_prk_steps": True,
                     "steps_offset": 1, "clip_sample": False, "trained_betas": None}),
@@ -213,6 +214,13 @@ def export_extras(cfg, folder):
                       "block_out_channels": [8, 8, 8, 8], "sample_size": 64, "scaling_factor": 0.18215}
         with open(os.path.join(folder, sub, "config.json"), "w") as f:
             json.dump(vae_config, f, indent=2)
+    if cfg.get("scorer"):
+        scorer = ImageEncoder().eval()
+        os.makedirs(os.path.join(folder, "image_encoder"), exist_ok=True)
+        torch.onnx.export(scorer, (torch.randn(1, 3, 64, 64),), os.path.join(folder, "image_encoder", "model.onnx"),
+                          input_names=["pixel_values"], output_names=["image_embeds"],
+                          dynamic_axes={"pixel_values": {0: "batch"}, "image_embeds": {0: "batch"}},
+                          opset_version=cfg["opset"], do_constant_folding=True)
     os.makedirs(os.path.join(folder, "scheduler"), exist_ok=True)
     with open(os.path.join(folder, "scheduler", "scheduler_config.json"), "w") as f:
         json.dump(cfg["scheduler"], f, indent=2)

@@ -212,3 +212,18 @@ class VaeDecoder(nn.Module):
         for conv in self.up:
             h = F.silu(conv(F.interpolate(h, scale_factor=2.0, mode="nearest")))
         return self.conv_out(F.silu(self.norm(h)))
+
+
+class ImageEncoder(nn.Module):
+    """A scorer stand-in: pixel_values [B, 3, S, S] -> image_embeds [B, 16] (strided convs, mean pool, linear)."""
+
+    def __init__(self, ch=8, dim=16):
+        super().__init__()
+        self.convs = nn.ModuleList([nn.Conv2d(3, ch, 3, stride=2, padding=1), nn.Conv2d(ch, ch, 3, stride=2, padding=1)])
+        self.proj = nn.Linear(ch, dim)
+
+    def forward(self, pixel_values):
+        h = pixel_values
+        for conv in self.convs:
+            h = F.silu(conv(h))
+        return self.proj(h.mean(dim=(2, 3)))

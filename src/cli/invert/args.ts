@@ -52,7 +52,8 @@ Inputs:
                        the vocabulary)
   --init WORD|random|best
                        initialise from a one-token word, from a random vocabulary token
-                       (default), or best (needs a scorer: refused when there is none)
+                       (default), or best: the vocabulary word whose generated images
+                       score closest to yours (needs the model's image_encoder/ scorer)
   --vectors K          learned vectors per token (default 1; extra tokens NAME_1 ...)
   --property P         object (default) or style: which caption templates to train on
 Training (defaults: diffusers' textual_inversion.py and the DVAR paper):

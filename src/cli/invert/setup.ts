@@ -161,7 +161,7 @@ export async function prepareRun(options: InvertOptions): Promise<PreparedRun> {
       ...(options.evalBatchSize !== undefined ? { evalBatchSize: options.evalBatchSize } : {}),
       ...(options.learningRate !== undefined ? { learningRate: options.learningRate } : {}),
       scaleLr: options.scaleLr,
-    });
+    }, options.threads !== undefined ? { threads: options.threads } : {});
     return openReal(inversionConfig(description, seed, maxSteps, stop), null, description, options, options.out ?? defaultOutDir(description.token));
   }
   const config = syntheticConfig(seed, maxSteps, stop);

@@ -68,39 +68,46 @@ function tokenizerFor(base: ClipTokenizer, embedding: LearnedEmbedding | undefin
   return { tokenizer, expand: (p) => expandToken(p, embedding.token, placeholder.text) };
 }
 
-export async function generateImages(folder: ModelFolder, request: GenerationRequest): Promise<GenerationResult> {
-  const n = request.n ?? 4;
-  const steps = request.steps ?? 25;
-  const guidance = request.guidance ?? 7.5;
-  const seed = request.seed ?? 0;
-  const threads = request.threads ?? 0;
-  if (!Number.isSafeInteger(n) || n < 1) throw new GenerationModelError(`the number of images must be a positive integer, got ${n}`);
-  const warnings: string[] = [];
-  const { embedding } = request;
-  if (embedding && !request.prompt.includes(embedding.token)) warnings.push(`the prompt does not contain the embedding's token ${embedding.token}`);
+/** Sessions opened once, for many generations (e.g. scoring candidate tokens). */
+export interface Generator {
+  generate(request: GenerationRequest): Promise<GenerationResult>;
+  close(): Promise<void>;
+}
 
-  const sampler = createSampler(folder.schedulerConfig, { steps, ...(request.sampler ? { kind: request.sampler } : {}) });
-  const { tokenizer, expand } = tokenizerFor(await loadClipTokenizer(folder.tokenizerDir), embedding);
+export async function openGenerator(folder: ModelFolder, threads = 0): Promise<Generator> {
+  const base = await loadClipTokenizer(folder.tokenizerDir);
   const encoder = await openConditioningEncoder(folder, threads);
   const denoiser = await openDenoiser(folder, threads);
   const decoder = await openLatentDecoder(folder, threads);
-  try {
+  if (base.baseVocabSize !== encoder.vocabSize) {
+    throw new GenerationModelError(`the tokenizer has ${base.baseVocabSize} tokens, the text encoder ${encoder.vocabSize}`);
+  }
+
+  async function generate(request: GenerationRequest): Promise<GenerationResult> {
+    const n = request.n ?? 4;
+    const steps = request.steps ?? 25;
+    const guidance = request.guidance ?? 7.5;
+    const seed = request.seed ?? 0;
+    if (!Number.isSafeInteger(n) || n < 1) throw new GenerationModelError(`the number of images must be a positive integer, got ${n}`);
+    const warnings: string[] = [];
+    const { embedding } = request;
+    if (embedding && !request.prompt.includes(embedding.token)) warnings.push(`the prompt does not contain the embedding's token ${embedding.token}`);
     if (embedding && embedding.hiddenSize !== encoder.hiddenSize) {
       throw new GenerationModelError(`the embedding's vectors have width ${embedding.hiddenSize}, the text encoder takes ${encoder.hiddenSize}`);
     }
-    if (tokenizer.baseVocabSize !== encoder.vocabSize) {
-      throw new GenerationModelError(`the tokenizer has ${tokenizer.baseVocabSize} tokens, the text encoder ${encoder.vocabSize}`);
-    }
+    const sampler = createSampler(folder.schedulerConfig, { steps, ...(request.sampler ? { kind: request.sampler } : {}) });
+    const { tokenizer, expand } = tokenizerFor(base, embedding);
     const concept = embedding?.vectors ?? new Float32Array(encoder.hiddenSize);
     const k = embedding?.numVectors ?? 1;
     const L = tokenizer.maxLength;
     const H = encoder.hiddenSize;
-    const [cond, uncond] = await Promise.all([request.prompt, request.negativePrompt ?? ""].map((text) => encoder.encode(tokenizer.encode(expand(text)).ids, 1, concept, k)));
+    const cond = await encoder.encode(tokenizer.encode(expand(request.prompt)).ids, 1, concept, k);
+    const uncond = await encoder.encode(tokenizer.encode(expand(request.negativePrompt ?? "")).ids, 1, concept, k);
     // The UNet batch: negative prompt for the first n rows, prompt for the rest (unguided: prompt only).
     const guided = guidance > 1;
     const rows = guided ? 2 * n : n;
     const hidden = new Float32Array(rows * L * H);
-    for (let r = 0; r < rows; r++) hidden.set(guided && r < n ? uncond! : cond!, r * L * H);
+    for (let r = 0; r < rows; r++) hidden.set(guided && r < n ? uncond : cond, r * L * H);
     const latentSide = folder.resolution / folder.vaeScaleFactor;
     const shape = [n, folder.latentChannels, latentSide, latentSide];
     const result = await sampleLoop({
@@ -124,9 +131,24 @@ export async function generateImages(folder: ModelFolder, request: GenerationReq
     const per = 3 * height * width;
     const images = result.seeds.map((s, i) => ({ seed: s, width, height, rgb: toRgb(decoded.data.subarray(i * per, (i + 1) * per), height, width) }));
     return { images, sampler: sampler.kind, warnings };
+  }
+
+  return {
+    generate,
+    async close() {
+      await encoder.release();
+      await denoiser.release();
+      await decoder.release();
+    },
+  };
+}
+
+/** One generation with sessions opened and closed around it. */
+export async function generateImages(folder: ModelFolder, request: GenerationRequest): Promise<GenerationResult> {
+  const generator = await openGenerator(folder, request.threads ?? 0);
+  try {
+    return await generator.generate(request);
   } finally {
-    await encoder.release();
-    await denoiser.release();
-    await decoder.release();
+    await generator.close();
   }
 }

@@ -20,6 +20,7 @@ import { type ModelFolder, modelFingerprint, openModelFolder } from "../model/fo
 import { addPlaceholder, type ClipTokenizer, loadClipTokenizer, type Placeholder, resolveInitializer } from "../tokenizer/index.js";
 import { createTiObjective, type TiObjective } from "./objective.js";
 import { LatentCache } from "./latents.js";
+import { bestInitializer } from "./best-init.js";
 
 export class InversionJobError extends Error {
   override name = "InversionJobError";
@@ -53,7 +54,7 @@ const descriptionSchema = z.strictObject({
   token: z.string().min(1),
   numVectors: z.int().min(1),
   property: z.enum(["object", "style"]),
-  initializer: z.strictObject({ kind: z.enum(["word", "random"]), word: z.string().optional(), tokenId: z.int().min(0), token: z.string() }),
+  initializer: z.strictObject({ kind: z.enum(["word", "random", "best"]), word: z.string().optional(), tokenId: z.int().min(0), token: z.string() }),
   batchSize: z.int().min(1),
   evalBatchSize: z.int().min(1),
   flipProbability: z.number().min(0).max(1),
@@ -80,20 +81,23 @@ async function hashFile(path: string): Promise<string> {
 }
 
 /** Checks the request against the model and files and records them (no model runs yet). */
-export async function describeInversion(request: InversionRequest): Promise<InversionDescription> {
+export async function describeInversion(request: InversionRequest, options: { threads?: number } = {}): Promise<InversionDescription> {
   const folder = openModelFolder(request.model);
-  if (request.init.kind === "best") {
-    throw new InversionJobError(
-      folder.imageEncoder
-        ? "--init best (the best-scoring vocabulary token, paper section 4.4) is not implemented yet; use an initializer word or random"
-        : `--init best needs an image-text scorer, and ${folder.root} has no image_encoder/; use an initializer word or random`,
-    );
+  if (request.init.kind === "best" && !folder.imageEncoder) {
+    throw new InversionJobError(`--init best needs an image-text scorer, and ${folder.root} has no image_encoder/; use an initializer word or random`);
   }
   const tokenizer = await loadClipTokenizer(folder.tokenizerDir);
   const numVectors = request.numVectors ?? 1;
   addPlaceholder(tokenizer, request.token, numVectors); // refuses a token the vocabulary holds
-  const init = resolveInitializer(tokenizer, request.init.kind === "word" ? request.init : { kind: "random", seed: request.seed });
   const files = await resolveImageFiles(request.images);
+  const property = request.property ?? "object";
+  let init;
+  if (request.init.kind === "best") {
+    const references = await loadTrainingImages(files, { resolution: folder.resolution });
+    init = (await bestInitializer(folder, tokenizer, references, { property, seed: request.seed, threads: options.threads ?? 0 })).best;
+  } else {
+    init = resolveInitializer(tokenizer, request.init.kind === "word" ? request.init : { kind: "random", seed: request.seed });
+  }
   return {
     kind: "textual-inversion",
     version: 1,
@@ -101,7 +105,7 @@ export async function describeInversion(request: InversionRequest): Promise<Inve
     images: await Promise.all(files.map(async (f) => ({ path: resolve(f), sha256: await hashFile(f) }))),
     token: request.token,
     numVectors,
-    property: request.property ?? "object",
+    property,
     initializer: { kind: request.init.kind, ...(request.init.kind === "word" ? { word: request.init.word } : {}), tokenId: init.id, token: init.token },
     batchSize: request.batchSize ?? 4,
     evalBatchSize: request.evalBatchSize ?? 4,

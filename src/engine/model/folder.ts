@@ -105,7 +105,7 @@ export function modelFingerprint(folder: ModelFolder): string {
     "tokenizer/vocab.json",
     "tokenizer/merges.txt",
     "tokenizer/tokenizer_config.json",
-    ...["text_encoder", "unet", "vae_encoder", "vae_decoder"].flatMap((m) => [`${m}/model.onnx`, `${m}/model.onnx_data`, `${m}/config.json`]),
+    ...["text_encoder", "unet", "vae_encoder", "vae_decoder", "image_encoder"].flatMap((m) => [`${m}/model.onnx`, `${m}/model.onnx_data`, `${m}/config.json`]),
   ];
   for (const name of files) {
     const path = join(folder.root, name);
