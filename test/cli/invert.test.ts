@@ -155,7 +155,7 @@ describe("dvar invert flags", () => {
 
   it("takes --images as a folder or several files (files may follow as arguments) and the model flags", () => {
     const options = parseInvertArgs(["--model", "m", "--images", "a.png", "b.png", "--images", "c.webp", "--token", "<t>", "--vectors", "2", "--no-scale-lr", "--lr", "1e-3"]);
-    expect(options).toMatchObject({ model: "m", images: ["a.png", "c.webp", "b.png"], token: "<t>", vectors: 2, scaleLr: false, learningRate: 1e-3 });
+    expect(options).toMatchObject({ model: "m", images: ["a.png", "b.png", "c.webp"], token: "<t>", vectors: 2, scaleLr: false, learningRate: 1e-3 });
     expect(parseInvertArgs(["--resume", "x/checkpoint.safetensors"]).resume).toBe("x/checkpoint.safetensors");
     expect(() => parseInvertArgs(["--model", "m", "--token", "t", "a.png"])).toThrow(/unexpected positional argument 'a.png' \(image files follow --images\)/);
   });

@@ -113,6 +113,7 @@ export function parseInvertArgs(argv: string[]): InvertOptions {
       args: argv,
       strict: true,
       allowPositionals: true,
+      tokens: true,
       options: {
         help: { type: "boolean", short: "h" },
         synthetic: { type: "boolean" },
@@ -145,10 +146,16 @@ export function parseInvertArgs(argv: string[]): InvertOptions {
   if (options.help) return options;
   const sliceSteps = positiveInteger("--slice-steps", v["slice-steps"], 1);
   if (sliceSteps !== undefined) options.sliceSteps = sliceSteps;
-  if (parsed.positionals.length > 0 && v.images === undefined) {
-    throw new CliUsageError(`unexpected positional argument '${parsed.positionals[0]}' (image files follow --images)`);
+  // Image files in command-line order: --images values and the arguments after them.
+  const images: string[] = [];
+  for (const token of parsed.tokens) {
+    if (token.kind === "option" && token.name === "images" && token.value !== undefined) images.push(token.value);
+    else if (token.kind === "positional") {
+      if (images.length === 0) throw new CliUsageError(`unexpected positional argument '${token.value}' (image files follow --images)`);
+      images.push(token.value);
+    }
   }
-  if (v.images !== undefined) options.images = [...v.images, ...parsed.positionals];
+  if (images.length > 0) options.images = images;
   const real = ["model", "images", "token", "init", "vectors", "property", "lr", "batch-size", "eval-batch-size"] as const;
   if (options.synthetic) {
     const given = real.filter((flag) => v[flag] !== undefined);
