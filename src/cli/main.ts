@@ -4,12 +4,13 @@
  * (usage) or 1 (failure), never as a stack trace.
  */
 import { CliUsageError, type Subcommand } from "./command.js";
+import { evaluateCommand } from "./evaluate.js";
 import { generateCommand } from "./generate.js";
 import { invertCommand } from "./invert/index.js";
 import { tiGradCommand } from "./ti-grad.js";
 
 /** Every subcommand, in the order `dvar --help` lists them. */
-const subcommands: Subcommand[] = [invertCommand, generateCommand, tiGradCommand];
+const subcommands: Subcommand[] = [invertCommand, generateCommand, evaluateCommand, tiGradCommand];
 
 function usage(): string {
   const lines = [
