@@ -7,7 +7,8 @@ import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { compareOnConcept, type ConceptResult, markdownTable, summarise } from "../engine/evaluation/compare.js";
+import { compareOnConcept, type ConceptResult, type ConceptSamples, markdownTable, summarise } from "../engine/evaluation/compare.js";
+import { conceptGridPng } from "../engine/evaluation/grid.js";
 import { PAPER_SCORE_SETTINGS } from "../engine/evaluation/reconstruction.js";
 import { openGenerator } from "../engine/generate/pipeline.js";
 import { describeInversion, type InitChoice } from "../engine/inversion/job.js";
@@ -34,7 +35,9 @@ of the baseline's steps and a median score of at least 95% of the baseline's.
   --dvar PRESET        dvar (N=310, alpha=0.15; default) or dvar-paper
   --seed S             default 0
   --threads N          onnxruntime intra-op threads (default 0: all cores)
-  --out FILE.md        also write the table there (and FILE.json)`;
+  --out FILE.md        also write the table there (and FILE.json)
+  --grid FILE.png      write an image grid: per concept the training images and samples
+                       from the initializer word, the DVAR and the baseline embeddings`;
 
 function int(flag: string, text: string | undefined, fallback: number, min = 1): number {
   if (text === undefined) return fallback;
@@ -60,7 +63,7 @@ export const evaluateCommand: Subcommand = {
           model: { type: "string" }, concepts: { type: "string" }, concept: { type: "string", multiple: true },
           "baseline-steps": { type: "string" }, "score-every": { type: "string" }, samples: { type: "string" },
           "sample-steps": { type: "string" }, dvar: { type: "string" }, seed: { type: "string" }, threads: { type: "string" },
-          out: { type: "string" }, help: { type: "boolean", short: "h" },
+          out: { type: "string" }, grid: { type: "string" }, help: { type: "boolean", short: "h" },
         },
       }));
     } catch (error) {
@@ -90,11 +93,14 @@ export const evaluateCommand: Subcommand = {
     const generator = await openGenerator(folder, settings.threads);
     const scorer = await openImageScorer(folder, settings.threads);
     const results: ConceptResult[] = [];
+    const grid: Array<{ name: string; samples: ConceptSamples }> = [];
     try {
       for (const name of chosen) {
         const dir = join(values.concepts, name);
         const description = await describeInversion({ model: folder.root, images: dir, token: `<${name}>`, init: initializerOf(dir), seed: settings.seed });
-        results.push(await compareOnConcept(name, folder, description, generator, scorer, settings));
+        const { result, samples } = await compareOnConcept(name, folder, description, generator, scorer, settings);
+        results.push(result);
+        grid.push({ name, samples });
       }
     } finally {
       await generator.close();
@@ -107,6 +113,7 @@ export const evaluateCommand: Subcommand = {
       await writeFile(values.out, table + "\n");
       await writeFile(values.out.replace(/\.md$/, "") + ".json", JSON.stringify({ settings: { ...settings, log: undefined }, results, summary }, null, 2) + "\n");
     }
+    if (values.grid) await writeFile(values.grid, await conceptGridPng(grid));
     return summary.accepted ? 0 : 1;
   },
 };

@@ -8,7 +8,7 @@
 import { createInitialState, type InversionState, runSlice } from "../../core/inversion/index.js";
 import { CRITERION_PRESETS } from "../../core/stopping/index.js";
 import type { LearnedEmbedding } from "../embeddings/index.js";
-import type { Generator } from "../generate/pipeline.js";
+import type { GeneratedImage, Generator } from "../generate/pipeline.js";
 import { loadTrainingImages } from "../images/index.js";
 import { effectiveLearningRate, type InversionDescription, openInversion } from "../inversion/job.js";
 import type { ModelFolder } from "../model/folder.js";
@@ -39,6 +39,14 @@ export interface ConceptResult {
   initScore: number;
 }
 
+/** Images for the grid: the references and the samples each embedding was scored with. */
+export interface ConceptSamples {
+  references: GeneratedImage[];
+  init: GeneratedImage[];
+  dvar: GeneratedImage[];
+  baseline: GeneratedImage[];
+}
+
 function embeddingOf(d: InversionDescription, params: Float32Array, step: number): LearnedEmbedding {
   return { token: d.token, numVectors: d.numVectors, hiddenSize: params.length / d.numVectors, vectors: params, step };
 }
@@ -50,7 +58,7 @@ export async function compareOnConcept(
   generator: Generator,
   scorer: ImageScorer,
   s: ComparisonSettings,
-): Promise<ConceptResult> {
+): Promise<{ result: ConceptResult; samples: ConceptSamples }> {
   const job = await openInversion(description, s.seed, { threads: s.threads });
   const references = await loadTrainingImages(description.images.map((i) => i.path), { resolution: folder.resolution });
   const refEmbeds = await scorer.embed(references.map((r) => r.pixels));
@@ -64,39 +72,46 @@ export async function compareOnConcept(
   });
   const clock = () => performance.now();
   try {
-    const initScore = await score(job.initialParams, 0);
+    const init = await score(job.initialParams, 0);
 
     let t0 = performance.now();
     let dvar: InversionState = createInitialState(config(CRITERION_PRESETS[s.dvar]), job.initialParams);
     while (!dvar.finished) dvar = (await runSlice(dvar, { objective: job.objective, budget: { maxSteps: 100 }, clock })).state;
     const dvarSeconds = (performance.now() - t0) / 1000;
-    const dvarScore = await score(dvar.params, dvar.step);
-    s.log?.(`${name}: DVAR stopped at ${dvar.step} (${dvar.finished.kind}), score ${dvarScore.toFixed(4)}`);
+    const dvarScored = await score(dvar.params, dvar.step);
+    s.log?.(`${name}: DVAR stopped at ${dvar.step} (${dvar.finished.kind}), score ${dvarScored.score.toFixed(4)}`);
 
     t0 = performance.now();
     let base: InversionState = createInitialState(config({ name: "fixed", steps: s.baselineSteps }), job.initialParams);
-    let best = { step: 0, score: -Infinity };
+    let best: { step: number; score: number; images: GeneratedImage[] } = { step: 0, score: -Infinity, images: [] };
     let scoring = 0;
     while (!base.finished) {
       base = (await runSlice(base, { objective: job.objective, budget: { maxSteps: s.scoreEvery }, clock })).state;
       const t1 = performance.now();
       const value = await score(base.params, base.step);
       scoring += performance.now() - t1;
-      if (value > best.score) best = { step: base.step, score: value };
-      s.log?.(`${name}: baseline step ${base.step}, score ${value.toFixed(4)}`);
+      if (value.score > best.score) best = { step: base.step, ...value };
+      s.log?.(`${name}: baseline step ${base.step}, score ${value.score.toFixed(4)}`);
     }
-    return {
+    const result: ConceptResult = {
       concept: name,
       initializer: description.initializer.token,
       dvarSteps: dvar.step,
       dvarStopped: dvar.finished.kind === "converged",
-      dvarScore,
+      dvarScore: dvarScored.score,
       dvarSeconds,
       baselineBestStep: best.step,
       baselineScore: best.score,
       baselineSeconds: (performance.now() - t0 - scoring) / 1000,
-      initScore,
+      initScore: init.score,
     };
+    const side = folder.resolution;
+    const toImage = (pixels: Float32Array): GeneratedImage => {
+      const rgb = new Uint8Array(3 * side * side);
+      for (let i = 0; i < side * side; i++) for (let c = 0; c < 3; c++) rgb[3 * i + c] = Math.round((pixels[c * side * side + i]! + 1) * 127.5);
+      return { seed: -1, width: side, height: side, rgb };
+    };
+    return { result, samples: { references: references.map((r) => toImage(r.pixels)), init: init.images, dvar: dvarScored.images, baseline: best.images } };
   } finally {
     await job.close();
   }

@@ -6,7 +6,7 @@
  */
 import { templatesFor, type LearnableProperty } from "../captions.js";
 import type { LearnedEmbedding } from "../embeddings/index.js";
-import type { Generator } from "../generate/pipeline.js";
+import type { GeneratedImage, Generator } from "../generate/pipeline.js";
 import { type ImageScorer, meanPairwiseCosine, rgbToUnitChw } from "../scoring/image-scorer.js";
 
 export interface ScoreSettings {
@@ -25,8 +25,8 @@ export async function reconstructionScore(
   referenceEmbeds: readonly Float32Array[],
   embedding: LearnedEmbedding,
   settings: ScoreSettings,
-): Promise<number> {
+): Promise<{ score: number; images: GeneratedImage[] }> {
   const prompt = templatesFor(settings.property)[0]!.split("{}").join(embedding.token);
   const { images } = await generator.generate({ prompt, embedding, n: settings.samples, steps: settings.steps, guidance: settings.guidance, seed: settings.seed });
-  return meanPairwiseCosine(await scorer.embed(images.map(rgbToUnitChw)), referenceEmbeds);
+  return { score: meanPairwiseCosine(await scorer.embed(images.map(rgbToUnitChw)), referenceEmbeds), images };
 }

@@ -6,6 +6,8 @@ import { describeInversion } from "../../../src/engine/inversion/job.js";
 import { openModelFolder } from "../../../src/engine/model/folder.js";
 import { openImageScorer } from "../../../src/engine/scoring/image-scorer.js";
 import { writeTrainingImages } from "../inversion/fixture-images.js";
+import sharp from "sharp";
+import { conceptGridPng } from "../../../src/engine/evaluation/grid.js";
 
 const result = (concept: string, dvarSteps: number, dvarScore: number, baselineScore: number): ConceptResult => ({
   concept, initializer: "cat</w>", dvarSteps, dvarStopped: true, dvarScore, dvarSeconds: 1, baselineBestStep: 6000, baselineScore, baselineSeconds: 9, initScore: 0.5,
@@ -38,7 +40,7 @@ describe("DVAR vs baseline on one concept", () => {
     const scorer = await openImageScorer(folder, 1);
     const lines: string[] = [];
     try {
-      const r = await compareOnConcept("c", folder, description, generator, scorer, {
+      const { result: r, samples } = await compareOnConcept("c", folder, description, generator, scorer, {
         baselineSteps: 4, scoreEvery: 2, dvar: "dvar", threads: 1, seed: 2, log: (l) => lines.push(l),
         score: { samples: 1, steps: 2, guidance: 7.5, seed: 0, property: "object" },
       });
@@ -50,6 +52,10 @@ describe("DVAR vs baseline on one concept", () => {
       expect(r.baselineScore).toBeCloseTo(Math.max(...logged), 4);
       expect([2, 4]).toContain(r.baselineBestStep);
       expect(r.initScore).toBeGreaterThan(-1);
+      expect([samples.references.length, samples.init.length, samples.dvar.length, samples.baseline.length]).toEqual([3, 1, 1, 1]);
+      const png = await conceptGridPng([{ name: "c", samples }, { name: "d", samples }]);
+      const meta = await sharp(png).metadata();
+      expect([meta.format, meta.width, meta.height]).toEqual(["png", 150 + 3 * 132, 2 * (18 + 4 * 132)]);
     } finally {
       await generator.close();
       await scorer.release();
