@@ -5,7 +5,7 @@
  * step on the batch [negative x n, prompt x n]), divide by the VAE scaling factor,
  * decode, and map [-1, 1] to 8-bit RGB as diffusers does: round(clamp(x / 2 + 0.5) * 255).
  */
-import { createSampler, sampleLoop, type SamplerKind } from "../../core/sampling/index.js";
+import { createSampler, sampleLoop, samplerKindForConfig, type SamplerKind } from "../../core/sampling/index.js";
 import type { LearnedEmbedding } from "../embeddings/index.js";
 import { type ModelFolder } from "../model/folder.js";
 import { addPlaceholder, type ClipTokenizer, loadClipTokenizer } from "../tokenizer/index.js";
@@ -96,6 +96,8 @@ export async function openGenerator(folder: ModelFolder, threads = 0): Promise<G
       throw new GenerationModelError(`the embedding's vectors have width ${embedding.hiddenSize}, the text encoder takes ${encoder.hiddenSize}`);
     }
     const sampler = createSampler(folder.schedulerConfig, { steps, ...(request.sampler ? { kind: request.sampler } : {}) });
+    const choice = samplerKindForConfig(folder.schedulerConfig);
+    if (!request.sampler && choice.fallback) warnings.push(`the scheduler config names ${choice.configClass}, which is not implemented: DDIM stands in (same model, another integrator)`);
     const { tokenizer, expand } = tokenizerFor(base, embedding);
     const concept = embedding?.vectors ?? new Float32Array(encoder.hiddenSize);
     const k = embedding?.numVectors ?? 1;
