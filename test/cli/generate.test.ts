@@ -8,7 +8,8 @@ import { runGenerate } from "../../src/cli/generate.js";
 import { decodeModel } from "../../src/graph/onnx/codec.js";
 import { readTableRows, tokenEmbeddingTable } from "../../src/graph/textual-inversion/text-encoder.js";
 import { encodeA1111Embedding, encodeDiffusersEmbedding } from "../../src/engine/embeddings/index.js";
-import { toRgb } from "../../src/engine/generate/pipeline.js";
+import { generateImages, toRgb } from "../../src/engine/generate/pipeline.js";
+import { openModelFolder } from "../../src/engine/model/folder.js";
 import { loadClipTokenizer } from "../../src/engine/tokenizer/index.js";
 
 const MODEL = "test/fixtures/tiny-sd-a";
@@ -94,6 +95,17 @@ describe("dvar generate", () => {
     await expect(runGenerate(["--model", MODEL, "--prompt", "x", "--guidance", "0.5"])).rejects.toThrow(/--guidance must be a number >= 1/);
     await writeFile(join(dir, "wide.safetensors"), encodeDiffusersEmbedding({ token: "<w>", numVectors: 1, hiddenSize: 48, vectors: new Float32Array(48) }));
     await expect(runGenerate(["--model", MODEL, "--prompt", "<w>", "--threads", "1", "--embedding", join(dir, "wide.safetensors")])).rejects.toThrow(/width 48, the text encoder takes 32/);
+  });
+});
+
+describe("generateImages", () => {
+  it("says when DDIM stands in for a scheduler class it does not implement (DDPMScheduler)", async () => {
+    const folder = openModelFolder(MODEL);
+    const ddpm = { ...folder, schedulerConfig: { ...folder.schedulerConfig, _class_name: "DDPMScheduler" } };
+    const result = await generateImages(ddpm, { prompt: "cat", n: 1, steps: 2, threads: 1 });
+    expect(result.sampler).toBe("ddim");
+    expect(result.warnings).toEqual([expect.stringMatching(/names DDPMScheduler, which is not implemented: DDIM stands in/)]);
+    expect((await generateImages(folder, { prompt: "cat", n: 1, steps: 2, threads: 1 })).warnings).toEqual([]);
   });
 });
 
