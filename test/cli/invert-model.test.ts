@@ -60,6 +60,7 @@ describe("dvar invert --model", () => {
     const run = testIo();
     expect(await runInvert(args(whole), run.io)).toBe(0);
     const text = run.out.join("");
+    expect(run.out[0]).toBe("<tst>: 3 images, initializer cat</w> (word), lr 0.01, batch 2, eval batch 2, from step 0\n");
     expect(text).toMatch(/^step 2\/6 .* L_det \d\.\d+ {2}DVAR ratio - {2}ETA <= \d+s$/m);
     expect(text).toMatch(/Stopped at step 6: reached max_steps \(6\)/);
 
@@ -78,7 +79,7 @@ describe("dvar invert --model", () => {
     expect(JSON.parse(await readFile(join(whole, "summary.json"), "utf8"))).toMatchObject({ status: "max_steps", stoppedAtStep: 6 });
 
     const parted = await tempDir();
-    const first = testIo(1);
+    const first = testIo(2); // the start line, then the first slice's progress line
     expect(await runInvert(args(parted), first.io)).toBe(130);
     expect(first.err.join("")).toMatch(/interrupted at step 2; continue with: dvar invert --resume .*checkpoint\.safetensors/);
     expect(await runInvert(["--resume", join(parted, "checkpoint.safetensors"), "--threads", "1", "--cache-dir", cache, "--slice-steps", "3"], testIo().io)).toBe(0);
@@ -92,7 +93,7 @@ describe("dvar invert --model", () => {
     const own = await tempDir();
     await cp(images, own, { recursive: true });
     const out = await tempDir();
-    expect(await runInvert(args(out, own), testIo(1).io)).toBe(130);
+    expect(await runInvert(args(out, own), testIo(2).io)).toBe(130);
     const bytes = await readFile(join(own, "img1.png"));
     bytes[bytes.length - 20]! ^= 0xff;
     await writeFile(join(own, "img1.png"), bytes);

@@ -56,6 +56,10 @@ async function writeSyntheticOutputs(state: InversionState, outDir: string, hash
   return files.map(([name]) => join(outDir, name));
 }
 
+function startLine(start: NonNullable<PreparedRun["start"]>): string {
+  return `${start.token}: ${start.images} images, initializer ${start.initializer} (${start.init}), lr ${start.learningRate}, batch ${start.batchSize}, eval batch ${start.evalBatchSize}, from step ${start.step}`;
+}
+
 function statusOf(outcome: SliceOutcome): Summary["status"] {
   return outcome.kind === "continue" ? "interrupted" : outcome.kind;
 }
@@ -80,6 +84,7 @@ async function execute(run: PreparedRun, options: InvertOptions, io: CliIo): Pro
   const hash = configHash(state.config);
   const checkpointPath = join(outDir, "checkpoint.safetensors");
   const live = io.stdout.isTTY === true && !options.json;
+  if (run.start) io.stdout.write(options.json ? JSON.stringify({ event: "start", ...run.start }) + "\n" : startLine(run.start) + "\n");
 
   let interrupts = 0;
   const unsubscribe = io.onInterrupt(() => interrupts++);

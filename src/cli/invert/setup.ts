@@ -34,6 +34,8 @@ export interface PreparedRun {
   writeOutputs?(state: InversionState): Promise<string[]>;
   /** Releases model sessions. */
   close(): Promise<void>;
+  /** What a model run starts from (printed once). */
+  start?: { token: string; images: number; initializer: string; init: string; learningRate: number; batchSize: number; evalBatchSize: number; step: number };
 }
 
 function stopSpec(choice: StopChoice, maxSteps: number): CriterionSpec {
@@ -121,6 +123,16 @@ async function openReal(
     sliceSteps: options.sliceSteps ?? DEFAULTS.realSliceSteps,
     writeOutputs: (s) => writeInversionOutputs(outDir, s, description.token, description.numVectors),
     close: open.close,
+    start: {
+      token: description.token,
+      images: description.images.length,
+      initializer: description.initializer.token,
+      init: description.initializer.kind,
+      learningRate: initial.config.learningRate,
+      batchSize: description.batchSize,
+      evalBatchSize: description.evalBatchSize,
+      step: initial.step,
+    },
   };
 }
 
