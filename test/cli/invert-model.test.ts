@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type CliIo, runInvert } from "../../src/cli/invert/index.js";
+import { runGenerate } from "../../src/cli/generate.js";
 import { decodeCheckpoint } from "../../src/core/checkpoint/index.js";
 import { parseSafetensors } from "../engine/embeddings/safetensors-bytes.js";
 import { writeTrainingImages } from "../engine/inversion/fixture-images.js";
@@ -87,6 +88,16 @@ describe("dvar invert --model", () => {
       expect((await readFile(join(parted, file))).equals(await readFile(join(whole, file))), file).toBe(true);
     }
     expect(JSON.parse(await readFile(join(parted, "history.json"), "utf8")).columns.train_loss).toEqual(history.columns.train_loss);
+
+    // Both files load back through dvar generate and draw the same images.
+    const draw = async (extra: string[]) => {
+      const out = await tempDir();
+      expect(await runGenerate(["--model", MODEL, "--prompt", "a photo of <tst>", "--n", "1", "--steps", "2", "--threads", "1", "--out", out, ...extra], { write: () => true })).toBe(0);
+      return readFile(join(out, "image-0-seed-0.png"));
+    };
+    const fromDiffusers = await draw(["--embedding", join(whole, "learned_embeds.safetensors")]);
+    const fromA1111 = await draw(["--embedding", join(whole, "tst.safetensors"), "--token", "<tst>"]);
+    expect(fromA1111.equals(fromDiffusers)).toBe(true);
   });
 
   it("refuses to resume when a training image changed since the run started", async () => {
