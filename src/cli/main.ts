@@ -4,13 +4,14 @@
  * (usage) or 1 (failure), never as a stack trace.
  */
 import { CliUsageError, type Subcommand } from "./command.js";
+import { demoCommand } from "./demo.js";
 import { evaluateCommand } from "./evaluate.js";
 import { generateCommand } from "./generate.js";
 import { invertCommand } from "./invert/index.js";
 import { tiGradCommand } from "./ti-grad.js";
 
 /** Every subcommand, in the order `dvar --help` lists them. */
-const subcommands: Subcommand[] = [invertCommand, generateCommand, evaluateCommand, tiGradCommand];
+const subcommands: Subcommand[] = [invertCommand, generateCommand, demoCommand, evaluateCommand, tiGradCommand];
 
 function usage(): string {
   const lines = [
