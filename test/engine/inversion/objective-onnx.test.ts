@@ -56,13 +56,20 @@ function alphasCumprod(): Float64Array {
  * the same conditioning; latents from a separate VAE encoder run; noise and target by
  * the formulas; UNet and MSE here.
  */
-async function referenceLoss(plan: BatchPlan): Promise<number> {
-  const tokenizer = await loadClipTokenizer(`${MODEL}/tokenizer`);
+/** Export conventions of the two fixtures: a (int32 ids, int64 [B] timestep, epsilon), b (int64 ids, float scalar timestep, v_prediction). */
+const CONVENTIONS = {
+  a: { model: MODEL, ids: (ids: Int32Array) => ids, timestep: (t: number) => ({ data: BigInt64Array.of(BigInt(t)), dims: [1] }), v: false },
+  b: { model: "test/fixtures/tiny-sd-b", ids: (ids: Int32Array) => BigInt64Array.from(ids, (i) => BigInt(i)), timestep: (t: number) => ({ data: Float32Array.of(t), dims: [] }), v: true },
+};
+
+async function referenceLoss(plan: BatchPlan, convention = CONVENTIONS.a): Promise<number> {
+  const model = convention.model;
+  const tokenizer = await loadClipTokenizer(`${model}/tokenizer`);
   const captions = captionsFor("object", ["cat"]);
   const images = await loadTrainingImages(imagesDir, { resolution: 64, withFlipped: true });
-  const vae = await ModelSession.fromFile(`${MODEL}/vae_encoder/model.onnx`, { threads: 1 });
-  const te = await ModelSession.fromFile(`${MODEL}/text_encoder/model.onnx`, { threads: 1 });
-  const unet = await ModelSession.fromFile(`${MODEL}/unet/model.onnx`, { threads: 1 });
+  const vae = await ModelSession.fromFile(`${model}/vae_encoder/model.onnx`, { threads: 1 });
+  const te = await ModelSession.fromFile(`${model}/text_encoder/model.onnx`, { threads: 1 });
+  const unet = await ModelSession.fromFile(`${model}/unet/model.onnx`, { threads: 1 });
   const acp = alphasCumprod();
   const B = plan.images.length, n = 4 * 8 * 8;
   let sum = 0;
@@ -74,18 +81,21 @@ async function referenceLoss(plan: BatchPlan): Promise<number> {
     const noise = plan.noise.subarray(b * n, (b + 1) * n);
     const t = plan.timesteps[b]!;
     const noisy = new Float32Array(n);
+    const target = new Float64Array(n);
     for (let i = 0; i < n; i++) {
       const latent = (params[i]! + Math.exp(0.5 * Math.min(20, Math.max(-30, params[n + i]!))) * eps[i]!) * 0.18215;
       noisy[i] = Math.sqrt(acp[t]!) * latent + Math.sqrt(1 - acp[t]!) * noise[i]!;
+      // epsilon: the noise; v_prediction: v = sqrt(acp) eps - sqrt(1 - acp) x0 (Salimans & Ho 2022)
+      target[i] = convention.v ? Math.sqrt(acp[t]!) * noise[i]! - Math.sqrt(1 - acp[t]!) * latent : noise[i]!;
     }
     const ids = tokenizer.encode(captions[plan.templates[b]!]!).ids;
-    const hidden = (await te.run({ input_ids: { data: ids, dims: [1, 77] } })).last_hidden_state!;
+    const hidden = (await te.run({ input_ids: { data: convention.ids(ids), dims: [1, 77] } })).last_hidden_state!;
     const pred = (await unet.run({
       sample: { data: noisy, dims: [1, 4, 8, 8] },
-      timestep: { data: BigInt64Array.of(BigInt(t)), dims: [1] },
+      timestep: convention.timestep(t),
       encoder_hidden_states: hidden,
     })).out_sample!.data as Float32Array;
-    for (let i = 0; i < n; i++) sum += (pred[i]! - noise[i]!) ** 2;
+    for (let i = 0; i < n; i++) sum += (pred[i]! - target[i]!) ** 2;
   }
   for (const s of [vae, te, unet]) await s.release();
   return sum / (B * n);
@@ -121,6 +131,21 @@ describe("textual-inversion objective on a tiny pipeline", () => {
     expect(await job.objective.evalLoss(job.initialParams)).toBe(ldet);
     const expected = await referenceLoss(job.objective.evalPlan);
     expect(Math.abs(ldet - expected) / expected).toBeLessThan(1e-4);
+  });
+
+  it("does the same on the other export conventions (tiny-sd-b: int64 ids, scalar timestep, v-prediction target)", async () => {
+    const d = await describeInversion({ model: CONVENTIONS.b.model, images: imagesDir, token: "<tst>", init: { kind: "word", word: "cat" }, seed: SEED, batchSize: 2, evalBatchSize: 2 });
+    const b = await openInversion(d, SEED, { threads: 1, cacheDir });
+    try {
+      const step = 4;
+      const { loss } = await b.objective.trainLossAndGradient(step, b.initialParams);
+      const expected = await referenceLoss(b.objective.trainPlan(step), CONVENTIONS.b);
+      expect(Math.abs(loss - expected) / expected).toBeLessThan(1e-4);
+      const ldet = await b.objective.evalLoss(b.initialParams);
+      expect(Math.abs(ldet - (await referenceLoss(b.objective.evalPlan, CONVENTIONS.b))) / ldet).toBeLessThan(1e-4);
+    } finally {
+      await b.close();
+    }
   });
 
   it("runs in 3 slices with checkpoint round trips (objective rebuilt from the checkpoint each time) exactly as in one", async () => {
