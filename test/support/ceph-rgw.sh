@@ -75,6 +75,9 @@ mon warn on pool no redundancy = false
 mon max pg per osd = 1000
 osd crush chooseleaf type = 0
 [mon]
+# One monitor: no need to batch proposals for a second (default), which slows every command.
+paxos propose interval = 0.05
+paxos min wait = 0.01
 mon data = $dir/mon/a
 mon cluster log file = $dir/log/cluster.log
 [osd]

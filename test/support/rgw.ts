@@ -52,7 +52,7 @@ export async function startRgw(): Promise<Rgw> {
   } catch (error) {
     await run(SCRIPT, ["stop", dir]).catch(() => undefined);
     const detail = (error as { stderr?: string }).stderr ?? String(error);
-    throw new Error(`Ceph RGW did not start (logs were in ${dir}/log): ${detail.trim()}`);
+    throw new Error(`Ceph RGW did not start: ${detail.trim()}`);
   }
   const env = Object.fromEntries(
     stdout

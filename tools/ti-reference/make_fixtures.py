@@ -20,6 +20,7 @@ image_encoder/ (a random image scorer: pixel_values -> image_embeds [B, 16]).
 """
 import json
 import os
+import shutil
 import struct
 import sys
 
@@ -43,7 +44,7 @@ CONFIGS = [
                     "steps_offset": 1, "clip_sample": False, "trained_betas": None}),
     # newer export: opset 17, int64 ids, float32 scalar timestep, Einsum attention, fused LayerNormalization, external data.
     dict(name="tiny-sd-b", seed=2, opset=17, ids=torch.int64, timestep="float-scalar", style="einsum",
-         text=TextConfig(vocab=120, hidden=48, heads=3, layers=1, intermediate=96), channels=(16, 24), external=True,
+         text=TextConfig(vocab=120, hidden=48, heads=3, layers=1, intermediate=96), channels=(12, 20), external=True,
          scheduler={"_class_name": "DDIMScheduler", "beta_schedule": "scaled_linear", "beta_start": 0.00085, "beta_end": 0.012,
                     "num_train_timesteps": 1000, "prediction_type": "v_prediction", "set_alpha_to_one": False,
                     "steps_offset": 1, "clip_sample": False, "trained_betas": None}),
@@ -76,6 +77,7 @@ def write_safetensors(path, tensors):
 
 def export(cfg, te, unet, folder):
     c = cfg["text"]
+    shutil.rmtree(folder, ignore_errors=True)  # onnx appends to an existing model.onnx_data
     os.makedirs(os.path.join(folder, "text_encoder"), exist_ok=True)
     os.makedirs(os.path.join(folder, "unet"), exist_ok=True)
     ids = torch.randint(0, c.vocab, (2, 77), dtype=cfg["ids"])

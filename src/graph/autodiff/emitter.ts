@@ -5,6 +5,7 @@
 import { GraphBuilder, attr } from "../onnx/builder.js";
 import { OP_INFERENCE } from "../onnx/infer-ops.js";
 import { constantInfo, type InfoMap, type TensorInfo } from "../onnx/tensor-info.js";
+import { because } from "../onnx/infer.js";
 import { DataType, OnnxModelError, type AttributeValue } from "../onnx/ir.js";
 
 export class Emitter {
@@ -55,13 +56,13 @@ export class Emitter {
 
   rank(name: string): number {
     const shape = this.info(name).shape;
-    if (!shape) throw new OnnxModelError(`the rank of '${name}' is not known at compile time`);
+    if (!shape) throw new OnnxModelError(`the rank of '${name}' is not known at compile time${because(this.info(name))}`);
     return shape.length;
   }
 
   staticShape(name: string): number[] {
     const shape = this.info(name).shape;
-    if (!shape || shape.some((d) => d === null)) throw new OnnxModelError(`the shape of '${name}' is not known at compile time`);
+    if (!shape || shape.some((d) => d === null)) throw new OnnxModelError(`the shape of '${name}' is not known at compile time${because(this.info(name))}`);
     return shape as number[];
   }
 

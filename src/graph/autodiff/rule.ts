@@ -8,7 +8,7 @@
  */
 import type { Node } from "../onnx/ir.js";
 import { OnnxModelError } from "../onnx/ir.js";
-import { axesOf, floatAttr, intAttr, intsAttr, stringAttr } from "../onnx/infer-ops.js";
+import { axesOf, floatAttr, intAttr, intsAttr, stringAttr } from "../onnx/infer-helpers.js";
 import type { Emitter } from "./emitter.js";
 
 export class GradientError extends OnnxModelError {

@@ -104,7 +104,8 @@ function decodeAttribute(a: Msg, ctx: DecodeContext): AttributeValue {
     case 1: return { type: "float", value: a.f ?? 0 };
     case 2: return { type: "int", value: num(a.i) };
     case 3: return { type: "string", value: text.decode(a.s ?? new Uint8Array()) };
-    case 4: return { type: "tensor", value: decodeTensor(a.t, ctx) };
+    // Constant-node tensors stay inline: external data inside attributes is not worth the risk.
+    case 4: return { type: "tensor", value: decodeTensor(a.t, { ...ctx, inlineLimit: Infinity }) };
     case 5: return { type: "graph", value: decodeGraph(a.g, ctx) };
     case 6: return { type: "floats", value: [...(a.floats ?? [])] };
     case 7: return { type: "ints", value: (a.ints ?? []).map(num) };

@@ -34,15 +34,17 @@ export function inferGraph(model: Model, inputShapes: Record<string, number[]> =
     infos.set(v.name, shape ? { dataType: v.dataType, shape } : { dataType: v.dataType });
   }
   for (const node of topologicalOrder(graph)) {
-    if (node.domain !== "") throw new OnnxModelError(`node '${node.name}': op ${node.domain}.${node.opType} (custom domain) is not supported`);
-    const rule = OP_INFERENCE[node.opType];
+    const rule = node.domain === "" ? OP_INFERENCE[node.opType] : undefined;
     const inputs = node.inputs.map((name) => (name === "" ? undefined : infos.get(name)));
     let outs: TensorInfo[] = [];
     if (rule) {
+      // A node off the gradient path may be beyond inference (dynamic axes...): record why
+      // and go on; only a rule that needs the missing facts will fail, naming this reason.
       try {
         outs = rule({ node, inputs, opset });
       } catch (error) {
-        throw new OnnxModelError(`shape inference failed at node '${node.name}' (${node.opType}): ${error instanceof Error ? error.message : String(error)}`);
+        const reason = `shape inference failed at node '${node.name}' (${node.opType}): ${error instanceof Error ? error.message : String(error)}`;
+        outs = node.outputs.map(() => ({ dataType: 0, error: reason }));
       }
     }
     node.outputs.forEach((name, i) => {
@@ -66,12 +68,16 @@ function mergeDeclared(info: TensorInfo, dataType: number, shape: (number | null
 /** The shape of a tensor with every size known, or an error naming the tensor. */
 export function staticShape(infos: InfoMap, name: string): number[] {
   const shape = infos.get(name)?.shape;
-  if (!shape || shape.some((d) => d === null)) throw new OnnxModelError(`the shape of '${name}' is not known at compile time`);
+  if (!shape || shape.some((d) => d === null)) throw new OnnxModelError(`the shape of '${name}' is not known at compile time${because(infos.get(name))}`);
   return shape as number[];
 }
 
 export function rankOf(infos: InfoMap, name: string): number {
   const shape = infos.get(name)?.shape;
-  if (!shape) throw new OnnxModelError(`the rank of '${name}' is not known at compile time`);
+  if (!shape) throw new OnnxModelError(`the rank of '${name}' is not known at compile time${because(infos.get(name))}`);
   return shape.length;
+}
+
+export function because(info: TensorInfo | undefined): string {
+  return info?.error ? ` (${info.error})` : "";
 }

@@ -8,6 +8,8 @@ export interface TensorInfo {
   shape?: (number | null)[];
   /** Values of a small tensor known at compile time (row-major). */
   values?: number[];
+  /** Why inference knows nothing here (the producing node's rule failed). */
+  error?: string;
 }
 
 export type InfoMap = Map<string, TensorInfo>;

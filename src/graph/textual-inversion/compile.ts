@@ -55,13 +55,9 @@ export function buildGraphs(joined: JoinedModel, options: CompileOptions): { ste
   const shapes = inputShapes(options, joined.hiddenSize);
   const step = differentiate(joined.model, { wrt: [TI.concept], loss: TI.loss, gradNames: [TI.grad], inputShapes: shapes });
   step.graph.inputs = fixInputShapes(step, shapes);
-  const evalGraph = pruneToOutputs({ ...joined.model.graph, outputs: joined.model.graph.outputs });
-  const evalModel: Model = { ...joined.model, graph: { ...evalGraph, inputs: fixInputShapes(joined.model, shapes).filter((i) => i.name !== TI.concept || usesConcept(evalGraph)) } };
+  const evalGraph = pruneToOutputs(joined.model.graph);
+  const evalModel: Model = { ...joined.model, graph: { ...evalGraph, inputs: fixInputShapes(joined.model, shapes) } };
   return { step, eval: evalModel };
-}
-
-function usesConcept(graph: Model["graph"]): boolean {
-  return graph.nodes.some((n) => n.inputs.includes(TI.concept));
 }
 
 /** Concrete input shapes let onnxruntime fold the shape arithmetic at load time. */
@@ -82,33 +78,39 @@ export function defaultCacheDir(): string {
 }
 
 /**
- * Cache key: compiler version, options, the pipeline folder, the bytes of each .onnx file
- * read (graph and inline weights), and the size and modification time of the external
- * data files they reference (hashing gigabytes of weights on every start would be slow).
+ * Cache key: compiler version, options, the pipeline folder, and every file of its
+ * text_encoder/ and unet/ folders by name, size and modification time, plus the bytes of
+ * .onnx files under 64 MB (graphs with external weights). Computed before anything is
+ * decoded, so a cache hit never reads the models.
  */
-function cacheKey(root: string, files: string[], models: Model[], options: CompileOptions): string {
+function cacheKey(root: string, options: CompileOptions): string {
   const h = createHash("sha256");
   h.update(JSON.stringify({ COMPILER_VERSION, root, options }));
-  for (const f of files) h.update(fs.readFileSync(f));
-  const external = new Set<string>();
-  for (const m of models) for (const t of m.graph.initializers) if (t.payload.kind === "external" && !files.includes(t.payload.file)) external.add(t.payload.file);
-  for (const f of [...external].sort()) {
-    const s = fs.statSync(f);
-    h.update(`${f}:${s.size}:${s.mtimeMs}`);
+  for (const sub of ["text_encoder", "unet"]) {
+    const dir = path.join(root, sub);
+    for (const name of fs.readdirSync(dir).sort()) {
+      const file = path.join(dir, name);
+      const s = fs.statSync(file);
+      if (!s.isFile()) continue;
+      h.update(`${sub}/${name}:${s.size}:${s.mtimeMs}\n`);
+      if (name.endsWith(".onnx") && s.size < 64 * 2 ** 20) h.update(fs.readFileSync(file));
+    }
   }
   return h.digest("hex").slice(0, 32);
 }
 
 export function compileTextualInversion(folder: string, options: CompileOptions, cacheDir: string | null = defaultCacheDir()): CompiledGraphs {
-  const pipeline = readPipeline(folder);
+  validate(options);
+  const root = path.resolve(folder);
+  const key = cacheDir ? cacheKey(root, options) : "";
+  const file = (kind: string) => path.join(cacheDir ?? "", `${key}-${kind}`);
+  if (cacheDir && ["step.onnx", "eval.onnx", "meta.json"].every((k) => fs.existsSync(file(k)))) {
+    const meta = JSON.parse(fs.readFileSync(file("meta.json"), "utf8")) as Omit<CompiledGraphs, "step" | "eval" | "cached">;
+    return { ...meta, root, step: fs.readFileSync(file("step.onnx")), eval: fs.readFileSync(file("eval.onnx")), cached: true };
+  }
+  const pipeline = readPipeline(root);
   const joined = joinForTextualInversion(pipeline.textEncoder, pipeline.unet);
   const meta = { root: pipeline.root, vocabSize: joined.vocabSize, hiddenSize: joined.hiddenSize, idsType: joined.idsType, timestepType: joined.timestepType };
-  const key = cacheDir ? cacheKey(pipeline.root, pipeline.files, [pipeline.textEncoder, pipeline.unet], options) : "";
-  const stepFile = cacheDir ? path.join(cacheDir, `${key}-step.onnx`) : "";
-  const evalFile = cacheDir ? path.join(cacheDir, `${key}-eval.onnx`) : "";
-  if (cacheDir && fs.existsSync(stepFile) && fs.existsSync(evalFile)) {
-    return { ...meta, step: fs.readFileSync(stepFile), eval: fs.readFileSync(evalFile), cached: true };
-  }
   const graphs = buildGraphs(joined, options);
   const step = encodeModel(graphs.step, { externalDataDir: pipeline.root });
   const evalBytes = encodeModel(graphs.eval, { externalDataDir: pipeline.root });
@@ -116,10 +118,12 @@ export function compileTextualInversion(folder: string, options: CompileOptions,
   if (cacheDir) {
     fs.mkdirSync(cacheDir, { recursive: true });
     // Write then rename, so a concurrent reader never sees half a file.
-    for (const [file, bytes] of [[stepFile, step], [evalFile, evalBytes]] as const) {
-      const tmp = `${file}.${process.pid}.tmp`;
+    // meta.json last: its presence marks a complete entry.
+    const entries: [string, Uint8Array | string][] = [["step.onnx", step], ["eval.onnx", evalBytes], ["meta.json", JSON.stringify(meta)]];
+    for (const [kind, bytes] of entries) {
+      const tmp = `${file(kind)}.${process.pid}.tmp`;
       fs.writeFileSync(tmp, bytes);
-      fs.renameSync(tmp, file);
+      fs.renameSync(tmp, file(kind));
     }
   }
   return { ...meta, step, eval: evalBytes, cached: false };

@@ -82,16 +82,31 @@ export function substituteEmbedding(graph: Graph, b: GraphBuilder): { vocabSize:
   return { vocabSize, hiddenSize, table };
 }
 
-/** A float scalar timestep broadcast by the graph (t[None].expand(B)) is rewired to per-sample timesteps. */
+/**
+ * A float scalar timestep that the graph broadcasts to the batch (diffusers:
+ * `timesteps[None].expand(B)`) is rewired to the per-sample `timesteps` input: the node
+ * that makes the scalar a vector (Unsqueeze, Reshape or Expand) is dropped and its users
+ * read the vector instead; Casts on the way are kept and now cast the vector.
+ */
 function perSampleTimestep(graph: Graph, scalarName: string): void {
-  const consumers = graph.nodes.filter((n) => n.inputs.includes(scalarName));
-  for (const n of consumers) {
-    const toVector = n.opType === "Unsqueeze" || n.opType === "Reshape";
-    if (!toVector) throw new OnnxModelError(`cannot give each sample its own timestep: the scalar UNet timestep feeds ${n.opType} node '${n.name}'`);
-    const out = n.outputs[0]!;
-    for (const m of graph.nodes) m.inputs = m.inputs.map((i) => (i === out ? TI.timesteps : i));
+  const pending: [string, string][] = [[scalarName, TI.timesteps]]; // [scalar tensor, vector replacing it]
+  const dropped = new Set<Node>();
+  while (pending.length > 0) {
+    const [scalar, vector] = pending.shift()!;
+    for (const n of graph.nodes.filter((m) => m.inputs.includes(scalar))) {
+      if (n.opType === "Cast") {
+        n.inputs = n.inputs.map((i) => (i === scalar ? vector : i));
+        pending.push([n.outputs[0]!, n.outputs[0]!]);
+      } else if (n.opType === "Unsqueeze" || n.opType === "Reshape" || n.opType === "Expand") {
+        const out = n.outputs[0]!;
+        for (const m of graph.nodes) m.inputs = m.inputs.map((i) => (i === out ? vector : i));
+        dropped.add(n);
+      } else {
+        throw new OnnxModelError(`cannot give each sample its own timestep: the scalar UNet timestep feeds ${n.opType} node '${n.name}'`);
+      }
+    }
   }
-  graph.nodes = graph.nodes.filter((n) => !consumers.includes(n));
+  graph.nodes = graph.nodes.filter((n) => !dropped.has(n));
 }
 
 export function joinForTextualInversion(textEncoder: Model, unet: Model): JoinedModel {

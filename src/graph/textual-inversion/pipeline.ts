@@ -1,11 +1,11 @@
 /**
  * Reads the two models textual inversion trains through from a Stable Diffusion
  * pipeline in the Optimum ONNX layout (text_encoder/model.onnx, unet/model.onnx).
- * Weights stay on disk: see ../onnx/codec.ts.
+ * Weights stay on disk: see ../onnx/model-file.ts and ../onnx/codec.ts.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { decodeModel } from "../onnx/codec.js";
+import { readModelFile } from "../onnx/model-file.js";
 import { OnnxModelError, type Model } from "../onnx/ir.js";
 
 export interface PipelineModels {
@@ -13,8 +13,6 @@ export interface PipelineModels {
   root: string;
   textEncoder: Model;
   unet: Model;
-  /** The .onnx files read, for cache keys. */
-  files: string[];
 }
 
 export function readPipeline(folder: string): PipelineModels {
@@ -23,6 +21,6 @@ export function readPipeline(folder: string): PipelineModels {
   for (const f of files) {
     if (!fs.existsSync(f)) throw new OnnxModelError(`${f} not found: expected a Stable Diffusion pipeline in the Optimum ONNX layout`);
   }
-  const [textEncoder, unet] = files.map((f) => decodeModel(fs.readFileSync(f), { sourcePath: f }));
-  return { root, textEncoder: textEncoder!, unet: unet!, files };
+  const [textEncoder, unet] = files.map((f) => readModelFile(f));
+  return { root, textEncoder: textEncoder!, unet: unet! };
 }

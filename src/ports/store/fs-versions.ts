@@ -19,6 +19,8 @@ const TOMBSTONE = 0x02; // the object was deleted
 // An empty file is a superseded version whose bytes were released.
 
 const VERSION_NAME = /^\d{12}$/;
+/** An empty newest version means a newer one just appeared; this many in a row means damage. */
+const MAX_READ_ATTEMPTS = 100;
 const versionName = (n: number): string => String(n).padStart(12, "0");
 
 export type Head =
@@ -42,7 +44,7 @@ async function latestVersion(dir: string): Promise<number> {
 
 /** The current state. Retries when the version it read was superseded meanwhile. */
 export async function readHead(dir: string): Promise<Head> {
-  for (;;) {
+  for (let attempt = 0; attempt < MAX_READ_ATTEMPTS; attempt++) {
     const version = await latestVersion(dir);
     if (version === 0) return { version: 0, state: "absent" };
     const bytes = await readFile(join(dir, versionName(version)));
@@ -51,11 +53,12 @@ export async function readHead(dir: string): Promise<Head> {
     if (bytes[0] !== DATA) throw new Error(`corrupt version file ${join(dir, versionName(version))}`);
     return { version, state: "present", body: new Uint8Array(bytes.buffer, bytes.byteOffset + 1, bytes.length - 1) };
   }
+  throw new Error(`${dir}: the newest version stayed empty over ${MAX_READ_ATTEMPTS} reads (damaged store?)`);
 }
 
 /** Whether the object exists, reading one byte of its current version (for listings). */
 export async function headSize(dir: string): Promise<number | undefined> {
-  for (;;) {
+  for (let attempt = 0; attempt < MAX_READ_ATTEMPTS; attempt++) {
     const version = await latestVersion(dir);
     if (version === 0) return undefined;
     const handle = await open(join(dir, versionName(version)), "r");
@@ -69,6 +72,7 @@ export async function headSize(dir: string): Promise<number | undefined> {
       await handle.close();
     }
   }
+  throw new Error(`${dir}: the newest version stayed empty over ${MAX_READ_ATTEMPTS} reads (damaged store?)`);
 }
 
 /** A staged version: written and flushed under a temporary name, not yet visible. */
@@ -96,12 +100,22 @@ export async function publishVersion(dir: string, staged: string, version: numbe
   return true;
 }
 
-/** Empties every version older than `current`, keeping the names so they are never reused. */
+/**
+ * Empties the versions older than `current`, keeping the names so they are never reused.
+ * Walks down from current-1 and stops at the first version already empty: everything below it
+ * was released by an earlier write, so each write touches one or two files, not the history.
+ */
 export async function releaseOlderVersions(dir: string, current: number): Promise<void> {
-  for (const name of await readdir(dir)) {
-    if (!VERSION_NAME.test(name) || Number(name) >= current) continue;
-    const path = join(dir, name);
-    if ((await stat(path)).size === 0) continue;
+  for (let version = current - 1; version >= 1; version--) {
+    const path = join(dir, versionName(version));
+    let size: number;
+    try {
+      size = (await stat(path)).size;
+    } catch (error) {
+      if (isCode(error, "ENOENT")) continue; // removed from outside the store: nothing to release
+      throw error;
+    }
+    if (size === 0) return;
     // rename(2) swaps the bytes atomically: a reader has the old file open or sees it empty.
     const empty = join(dir, `tmp-${process.pid}-${randomBytes(6).toString("hex")}`);
     await writeFile(empty, new Uint8Array(0), { flag: "wx" });

@@ -4,3 +4,4 @@ export { assertValidKey, MAX_KEY_LENGTH } from "./keys.js";
 export { MemoryStore } from "./memory-store.js";
 export { FsStore, type FsStoreOptions } from "./fs-store.js";
 export { S3Store, type S3StoreOptions } from "./s3-store.js";
+export { ScopedStore } from "./scoped-store.js";

@@ -26,10 +26,9 @@ export function assertValidKey(key: string): void {
 /** A prefix is any leading part of a valid key (it may end with "/" or mid-segment), or "". */
 export function assertValidPrefix(prefix: string): void {
   if (prefix === "") return;
-  const trimmed = prefix.endsWith("/") ? prefix.slice(0, -1) : prefix;
-  // "a/b" and "a/b/" are both leading parts of "a/b/c"; a prefix "a/." would match "a/.x".
-  const probe = trimmed.endsWith(".") ? `${trimmed}x` : trimmed;
-  assertValidKey(probe);
+  // "a/b/" ends with whole segments, which must be valid; "a/." may still grow into "a/.x".
+  if (prefix.endsWith("/")) assertValidKey(prefix.slice(0, -1));
+  else assertValidKey(prefix.endsWith(".") ? `${prefix}x` : prefix);
 }
 
 export function assertValidPutOptions(key: string, options: PutOptions | undefined): void {

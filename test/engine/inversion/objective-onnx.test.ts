@@ -57,12 +57,18 @@ function alphasCumprod(): Float64Array {
  * the formulas; UNet and MSE here.
  */
 /** Export conventions of the two fixtures: a (int32 ids, int64 [B] timestep, epsilon), b (int64 ids, float scalar timestep, v_prediction). */
-const CONVENTIONS = {
+interface Convention {
+  model: string;
+  ids: (ids: Int32Array) => Int32Array | BigInt64Array;
+  timestep: (t: number) => { data: BigInt64Array | Float32Array; dims: number[] };
+  v: boolean;
+}
+const CONVENTIONS: Record<"a" | "b", Convention> = {
   a: { model: MODEL, ids: (ids: Int32Array) => ids, timestep: (t: number) => ({ data: BigInt64Array.of(BigInt(t)), dims: [1] }), v: false },
   b: { model: "test/fixtures/tiny-sd-b", ids: (ids: Int32Array) => BigInt64Array.from(ids, (i) => BigInt(i)), timestep: (t: number) => ({ data: Float32Array.of(t), dims: [] }), v: true },
 };
 
-async function referenceLoss(plan: BatchPlan, convention = CONVENTIONS.a): Promise<number> {
+async function referenceLoss(plan: BatchPlan, convention: Convention = CONVENTIONS.a): Promise<number> {
   const model = convention.model;
   const tokenizer = await loadClipTokenizer(`${model}/tokenizer`);
   const captions = captionsFor("object", ["cat"]);

@@ -34,6 +34,11 @@ describe("elementwise gradient rules (finite differences)", () => {
     ["Tanh", unary("Tanh"), TOL64],
     ["Erf (float32)", { ...unary("Erf"), dataType: DataType.FLOAT }, TOL32],
     ["Identity", unary("Identity"), TOL64],
+    ["Exp", unary("Exp"), TOL64],
+    ["Log", unary("Log", true), TOL64],
+    ["Reciprocal", unary("Reciprocal", true), TOL64],
+    ["Relu (inputs away from the kink)", { inputs: { x: { shape: [6], values: [-1.5, -0.7, 0.3, 0.9, 1.2, -2] , wrt: true } }, build: (g, n) => g.op1("Relu", [n.x!]) }, TOL64],
+    ["Sum of three, broadcasting", { inputs: { a: { shape: [2, 3] }, b: { shape: [3] }, c: { shape: [2, 1] } }, build: (g, n) => g.op1("Sum", [n.a!, n.b!, n.c!]) }, TOL64],
     [
       "Where broadcast",
       {

@@ -40,14 +40,23 @@ describe("differentiate", () => {
   });
 
   it("refuses an op without a rule on the gradient path, naming op and node", () => {
-    const model = mlp((b, h) => b.op1("Relu", [h]));
+    const model = mlp((b, h) => b.op1("Softsign", [h]));
     expect(() => differentiate(model, { wrt: ["x"], loss: "loss", inputShapes: { x: [2, 3] } })).toThrow(GradientError);
-    expect(() => differentiate(model, { wrt: ["x"], loss: "loss", inputShapes: { x: [2, 3] } })).toThrow(/op Relu \(node 'Relu_node_\d+'\)/);
+    expect(() => differentiate(model, { wrt: ["x"], loss: "loss", inputShapes: { x: [2, 3] } })).toThrow(/op Softsign \(node 'Softsign_node_\d+'\)/);
   });
 
   it("refuses an op unknown even to shape inference rather than treating it as constant", () => {
     const model = mlp((b, h) => b.op1("Frobnicate", [h]));
     expect(() => differentiate(model, { wrt: ["x"], loss: "loss", inputShapes: { x: [2, 3] } })).toThrow(/op Frobnicate \(node 'Frobnicate_node_\d+'\) is on the gradient path/);
+  });
+
+  it("refuses a custom-domain op (an ORT fused op) on the gradient path, naming it", () => {
+    const model = mlp((b, h) => {
+      const out = b.op1("FastGelu", [h]);
+      b.nodes[b.nodes.length - 1]!.domain = "com.microsoft";
+      return out;
+    });
+    expect(() => differentiate(model, { wrt: ["x"], loss: "loss", inputShapes: { x: [2, 3] } })).toThrow(/op com\.microsoft\.FastGelu \(node 'FastGelu_node_\d+'\)/);
   });
 
   it("accepts ops without rules off the gradient path", () => {

@@ -22,6 +22,11 @@ describe("normalization gradient rules (finite differences)", () => {
       TOL64,
     ],
     [
+      "LayerNormalization float32",
+      { dataType: DataType.FLOAT, inputs: { x: { shape: [2, 3, 4] }, s: { shape: [4] }, b: { shape: [4] } }, build: (g, n) => g.op("LayerNormalization", [n.x!, n.s!, n.b!])[0]! },
+      TOL32,
+    ],
+    [
       "InstanceNormalization (GroupNorm export pattern)",
       { dataType: DataType.FLOAT, inputs: { x: { shape: [2, 3, 2, 3] }, s: { shape: [3] }, b: { shape: [3] } }, build: (g, n) => g.op1("InstanceNormalization", [n.x!, n.s!, n.b!], { epsilon: attr.float(1e-5) }) },
       TOL32,

@@ -55,6 +55,13 @@ describe("data movement gradient rules (finite differences)", () => {
     ["Slice GEGLU chunk (second half, end INT64_MAX)", { inputs: { x: { shape: [2, 6] }, st: ints([3]), en: ints([Number.MAX_SAFE_INTEGER]), ax: ints([-1]) }, build: (g, n) => g.op1("Slice", [n.x!, n.st!, n.en!, n.ax!]) }],
     ["Slice two axes with negative start", { inputs: { x: { shape: [3, 4] }, st: ints([-2, 1]), en: ints([3, 3]), ax: ints([0, 1]), sp: ints([1, 1]) }, build: (g, n) => g.op1("Slice", [n.x!, n.st!, n.en!, n.ax!, n.sp!]) }],
     ["Gather rows with repeated indices (token lookup)", { inputs: { w: { shape: [4, 3] }, i: { shape: [2, 3], dataType: I64, values: [0, 3, 3, 1, 0, 0] } }, build: (g, n) => g.op1("Gather", [n.w!, n.i!]) }],
+    ["Slice with step 2 on two axes", { inputs: { x: { shape: [4, 5] }, st: ints([0, 1]), en: ints([4, 5]), ax: ints([0, 1]), sp: ints([2, 2]) }, build: (g, n) => g.op1("Slice", [n.x!, n.st!, n.en!, n.ax!, n.sp!]) }],
+    ["Slice with step -1 (reverse)", { inputs: { x: { shape: [2, 5] }, st: ints([-1]), en: ints([-Number.MAX_SAFE_INTEGER]), ax: ints([1]), sp: ints([-1]) }, build: (g, n) => g.op1("Slice", [n.x!, n.st!, n.en!, n.ax!, n.sp!]) }],
+    ["Gather along axis 1 with repeats (Einsum path)", { inputs: { w: { shape: [2, 4, 3] }, i: { shape: [3], dataType: I64, values: [3, 0, 3] } }, build: (g, n) => g.op1("Gather", [n.w!, n.i!], { axis: attr.int(1) }) }],
+    ["Gather along axis -1 with 2-D indices", { inputs: { w: { shape: [2, 3] }, i: { shape: [2, 2], dataType: I64, values: [2, 0, 0, 1] } }, build: (g, n) => g.op1("Gather", [n.w!, n.i!], { axis: attr.int(-1) }) }],
+    ["Pad constant mode (pads input)", { inputs: { x: { shape: [2, 3] }, p: ints([1, 0, 0, 2]) }, build: (g, n) => g.op1("Pad", [n.x!, n.p!]) }],
+    ["Pad with opset-18 axes", { opset: 18, inputs: { x: { shape: [1, 2, 3] }, p: ints([1, 2]), v: { shape: [], values: [0] }, a: ints([-1]) }, build: (g, n) => g.op1("Pad", [n.x!, n.p!, n.v!, n.a!]) }],
+    ["Tile", { inputs: { x: { shape: [2, 3] }, r: ints([2, 3]) }, build: (g, n) => g.op1("Tile", [n.x!, n.r!]) }],
     ["Gather with int32 indices", { inputs: { w: { shape: [3, 2] }, i: { shape: [2], dataType: DataType.INT32, values: [2, 2] } }, build: (g, n) => g.op1("Gather", [n.w!, n.i!], { axis: attr.int(0) }) }],
   ];
   for (const [name, c] of cases) {

@@ -4,6 +4,7 @@ import * as path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { GraphBuilder, attr, makeModel, makeTensor, valueInfo } from "../../../src/graph/onnx/builder.js";
 import { decodeModel, encodeModel } from "../../../src/graph/onnx/codec.js";
+import { lastBytesRead, readModelFile } from "../../../src/graph/onnx/model-file.js";
 import { DataType, OnnxModelError } from "../../../src/graph/onnx/ir.js";
 import { ModelSession } from "../../../src/runtime/session.js";
 
@@ -44,6 +45,39 @@ describe("ONNX codec", () => {
     expect(payload.length).toBe(1200);
     const bytes = fs.readFileSync(file).subarray(payload.offset, payload.offset + payload.length);
     expect(new Float32Array(new Uint8Array(bytes).buffer)[299]).toBeCloseTo(299 / 7, 5);
+  });
+
+  it("reads a model file without reading its inline weights", async () => {
+    // y = x @ w with a 2 MB inline weight and a small inline bias.
+    const w = makeTensor("w", DataType.FLOAT, [1024, 512], Array.from({ length: 1024 * 512 }, (_, i) => (i % 97) / 97));
+    const bias = makeTensor("b", DataType.FLOAT, [1], [0.5]);
+    const b = new GraphBuilder("", new Set(["x", "w", "b", "y"]));
+    const mm = b.op1("MatMul", ["x", "w"]);
+    b.nodes.push({ name: "add", opType: "Add", domain: "", inputs: [mm, "b"], outputs: ["y"], attributes: {} });
+    const big = path.join(dir, "big", "model.onnx");
+    fs.mkdirSync(path.dirname(big), { recursive: true });
+    const model = makeModel({ name: "g", nodes: b.nodes, initializers: [w, bias], inputs: [valueInfo("x", DataType.FLOAT, [1, 1024])], outputs: [valueInfo("y", DataType.FLOAT)], valueInfo: [] }, 17);
+    fs.writeFileSync(big, encodeModel(model, { externalDataDir: dir }));
+    const m = readModelFile(big);
+    expect(lastBytesRead).toBeLessThan(200_000);
+    expect(m.graph.initializers[0]!.payload).toEqual(decodeModel(fs.readFileSync(big), { sourcePath: big }).graph.initializers[0]!.payload);
+    expect(m.graph.initializers[1]!.payload.kind).toBe("inline");
+    // The compiled graph runs with the weight read by onnxruntime from the original file.
+    const session = await ModelSession.fromBytes(encodeModel(m, { externalDataDir: dir }), { threads: 1, externalDataDir: dir });
+    const out = await session.run({ x: { data: new Float32Array(1024).fill(1), dims: [1, 1024] } });
+    const expected = Array.from({ length: 1024 }, (_, r) => ((r * 512 + 1) % 97) / 97).reduce((a, v) => a + v, 0) + 0.5;
+    expect((out.y!.data as Float32Array)[1]).toBeCloseTo(expected, 2);
+    await session.release();
+  });
+
+  it("reads the committed fixtures the same way as a whole-file decode", () => {
+    for (const f of ["test/fixtures/tiny-sd-a/unet/model.onnx", "test/fixtures/tiny-sd-b/unet/model.onnx", "test/fixtures/tiny-sd-a/text_encoder/model.onnx"]) {
+      const absolute = path.resolve(f);
+      const whole = decodeModel(fs.readFileSync(absolute), { sourcePath: absolute });
+      const scanned = readModelFile(absolute);
+      expect(scanned.graph.nodes).toEqual(whole.graph.nodes);
+      expect(scanned.graph.initializers).toEqual(whole.graph.initializers);
+    }
   });
 
   it("writes graphs whose weights stay in the source file and runs them from bytes", async () => {

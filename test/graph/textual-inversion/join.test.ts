@@ -8,12 +8,23 @@ import { readPipeline } from "../../../src/graph/textual-inversion/pipeline.js";
 import { decodeSafetensors } from "../../../src/core/io/safetensors.js";
 import { makeTensor } from "../../../src/graph/onnx/builder.js";
 import { encodeModel } from "../../../src/graph/onnx/codec.js";
-import { DataType } from "../../../src/graph/onnx/ir.js";
+import { DataType, type Model } from "../../../src/graph/onnx/ir.js";
 import { ModelSession } from "../../../src/runtime/session.js";
 
 const OPTIONS = { batch: 2, tokens: 77, concepts: 1, latent: [4, 8, 8] as [number, number, number] };
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "dvar-join-"));
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+/** Relative error of the step graph's loss against a PyTorch reference file. */
+async function lossError(step: Model, root: string, referenceFile: string, adapt = (r: Record<string, { data: unknown; shape: number[] }>) => r): Promise<number> {
+  const ref = adapt(decodeSafetensors(fs.readFileSync(referenceFile)).tensors) as ReturnType<typeof decodeSafetensors>["tensors"];
+  const session = await ModelSession.fromBytes(encodeModel(step, { externalDataDir: root }), { threads: 1, externalDataDir: root });
+  const feeds = Object.fromEntries(["input_ids", "concept", "noisy_latents", "timesteps", "target"].map((n) => [n, { data: ref[n]!.data as Float32Array, dims: ref[n]!.shape }]));
+  const out = await session.run(feeds);
+  await session.release();
+  const expected = (ref.expected_loss!.data as Float64Array)[0]!;
+  return Math.abs((out.loss!.data as Float32Array)[0]! - expected) / expected;
+}
 
 describe("joining text encoder and UNet", () => {
   it("finds the token embedding table and the model's conventions", () => {
@@ -35,13 +46,29 @@ describe("joining text encoder and UNet", () => {
     g.nodes.unshift({ name: "view", opType: "Reshape", domain: "", inputs: ["input_ids", "view_shape"], outputs: ["ids_view"], attributes: {} });
     for (const n of g.nodes.slice(1)) n.inputs = n.inputs.map((i) => (i === "input_ids" ? "ids_view" : i));
     const { step } = buildGraphs(joinForTextualInversion(p.textEncoder, p.unet), { ...OPTIONS, concepts: 2, batch: 3 });
-    const ref = decodeSafetensors(fs.readFileSync("test/fixtures/tiny-sd-b/references/k2-b3.safetensors")).tensors;
-    const session = await ModelSession.fromBytes(encodeModel(step, { externalDataDir: p.root }), { threads: 1, externalDataDir: p.root });
-    const feeds = Object.fromEntries(["input_ids", "concept", "noisy_latents", "timesteps", "target"].map((n) => [n, { data: ref[n]!.data as Float32Array, dims: ref[n]!.shape }]));
-    const out = await session.run(feeds);
-    await session.release();
-    const expected = (ref.expected_loss!.data as Float64Array)[0]!;
-    expect(Math.abs((out.loss!.data as Float32Array)[0]! - expected) / expected).toBeLessThan(1e-5);
+    expect(await lossError(step, p.root, "test/fixtures/tiny-sd-b/references/k2-b3.safetensors")).toBeLessThan(1e-5);
+  });
+
+  it("rewires a scalar timestep reached through a Cast, same numbers", async () => {
+    const p = readPipeline("test/fixtures/tiny-sd-b");
+    const g = p.unet.graph;
+    for (const n of g.nodes) n.inputs = n.inputs.map((i) => (i === "timestep" ? "timestep_cast" : i));
+    g.nodes.unshift({ name: "t_cast", opType: "Cast", domain: "", inputs: ["timestep"], outputs: ["timestep_cast"], attributes: { to: { type: "int", value: DataType.FLOAT } } });
+    const { step } = buildGraphs(joinForTextualInversion(p.textEncoder, p.unet), { ...OPTIONS, concepts: 2, batch: 3 });
+    expect(step.graph.nodes.some((n) => n.name === "unet/t_cast" && n.inputs[0] === "timesteps")).toBe(true);
+    expect(await lossError(step, p.root, "test/fixtures/tiny-sd-b/references/k2-b3.safetensors")).toBeLessThan(1e-5);
+  });
+
+  it("accepts a float32 [B] timestep (diffusers' conversion script), same numbers", async () => {
+    const p = readPipeline("test/fixtures/tiny-sd-a");
+    const t = p.unet.graph.inputs.find((i) => i.name === "timestep")!;
+    t.dataType = DataType.FLOAT;
+    const joined = joinForTextualInversion(p.textEncoder, p.unet);
+    expect(joined.timestepType).toBe(DataType.FLOAT);
+    const { step } = buildGraphs(joined, { ...OPTIONS, concepts: 2, batch: 3 });
+    const ref = "test/fixtures/tiny-sd-a/references/k2-b3.safetensors";
+    const floats = (r: Record<string, { data: unknown; shape: number[] }>) => ({ ...r, timesteps: { shape: r.timesteps!.shape, data: Float32Array.from(r.timesteps!.data as BigInt64Array, Number) } });
+    expect(await lossError(step, p.root, ref, floats)).toBeLessThan(1e-5);
   });
 
   it("refuses models exported at different opsets", () => {
@@ -86,5 +113,16 @@ describe("joining text encoder and UNet", () => {
     const other = compileTextualInversion("test/fixtures/tiny-sd-a", { ...OPTIONS, batch: 3 }, cache);
     expect(other.cached).toBe(false);
     expect(fs.readdirSync(cache).filter((f) => f.endsWith(".onnx"))).toHaveLength(4);
+  });
+
+  it("recompiles when a model file changes", () => {
+    const copy = path.join(dir, "pipeline");
+    fs.cpSync("test/fixtures/tiny-sd-b", copy, { recursive: true });
+    const cache = path.join(dir, "cache2");
+    expect(compileTextualInversion(copy, OPTIONS, cache).cached).toBe(false);
+    expect(compileTextualInversion(copy, OPTIONS, cache).cached).toBe(true);
+    const later = new Date(Date.now() + 5000);
+    fs.utimesSync(path.join(copy, "unet", "model.onnx_data"), later, later);
+    expect(compileTextualInversion(copy, OPTIONS, cache).cached).toBe(false);
   });
 });

@@ -144,6 +144,9 @@ export function describeStoreConformance(name: string, makeStore: () => Promise<
         InvalidStoreRequestError,
       );
       await expect(store.list("o/", { limit: 0 })).rejects.toBeInstanceOf(InvalidStoreRequestError);
+      for (const prefix of ["../", "a//", "/", "a/../", "a~"]) {
+        await expect(store.list(prefix), prefix).rejects.toBeInstanceOf(InvalidKeyError);
+      }
       expect(await store.get("o/k")).toBeUndefined();
     });
 

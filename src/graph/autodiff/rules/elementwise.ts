@@ -80,6 +80,26 @@ export const elementwiseRules: Record<string, GradRule> = {
       return [c.emit.op1("Cast", [c.dy()!], { to: attr.int(from) })];
     },
   },
+  // y = x_1 + ... + x_n: dx_i = g
+  Sum: { broadcasts: true, grad: (c) => c.node.inputs.map(() => c.dy()) },
+  // y = max(x, 0): dx = g where x > 0, else 0
+  Relu: {
+    grad: (c) => {
+      const e = c.emit, x = c.input(0);
+      return [e.op1("Where", [e.op1("Greater", [x, e.scalar(0, x)]), c.dy()!, e.scalar(0, x)])];
+    },
+  },
+  // y = exp(x): dx = g y
+  Exp: { grad: (c) => [c.emit.mul(c.dy()!, c.output(0))] },
+  // y = ln(x): dx = g / x
+  Log: { grad: (c) => [c.emit.div(c.dy()!, c.input(0))] },
+  // y = 1 / x: dx = -g y^2
+  Reciprocal: {
+    grad: (c) => {
+      const e = c.emit, y = c.output(0);
+      return [e.neg(e.mul(c.dy()!, e.mul(y, y)))];
+    },
+  },
   // y = x: dx = g
   Identity: { grad: (c) => [c.dy()] },
   // inference-mode Dropout is the identity

@@ -14,15 +14,22 @@ function swapLast(e: Emitter, x: string): string {
 
 export const linearRules: Record<string, GradRule> = {
   // y = a @ b (batched, broadcasting): da = g @ b^T, db = a^T @ g; the engine sums broadcast batch axes.
+  // A 1-D a is a row [1, K] and a 1-D b a column [K, 1], as numpy defines it; their unit axis
+  // is restored in g first and dropped from the gradient after.
   MatMul: {
     broadcasts: true,
     grad: (c) => {
-      const e = c.emit, g = c.dy()!;
-      if (e.rank(c.input(0)) < 2 || e.rank(c.input(1)) < 2) c.fail("MatMul with a 1-D operand is not supported");
-      return [
-        c.needs(0) ? e.op1("MatMul", [g, swapLast(e, c.input(1))]) : undefined,
-        c.needs(1) ? e.op1("MatMul", [swapLast(e, c.input(0)), g]) : undefined,
-      ];
+      const e = c.emit;
+      const rowA = e.rank(c.input(0)) === 1, colB = e.rank(c.input(1)) === 1;
+      const a = rowA ? e.unsqueeze(c.input(0), [0]) : c.input(0);
+      const b = colB ? e.unsqueeze(c.input(1), [1]) : c.input(1);
+      let g = c.dy()!;
+      if (rowA) g = e.unsqueeze(g, [-1 - (colB ? 0 : 1)]);
+      if (colB) g = e.unsqueeze(g, [-1]);
+      const drop = (t: string, axis: number) => e.op1("Squeeze", [t, e.ints([axis])]);
+      const da = c.needs(0) ? e.op1("MatMul", [g, swapLast(e, b)]) : undefined;
+      const db = c.needs(1) ? e.op1("MatMul", [swapLast(e, a), g]) : undefined;
+      return [da && rowA ? drop(da, -2) : da, db && colB ? drop(db, -1) : db];
     },
   },
   // y = alpha op(a) op(b) + beta c, op = optional transpose:

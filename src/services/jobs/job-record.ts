@@ -1,0 +1,76 @@
+/**
+ * The job record: one object per job (`jobs/<id>/record.json`), the single source of truth for
+ * where a job stands. It is created once (If-None-Match) and every change is an advance with
+ * If-Match on the ETag that was read, so two writers can never both move a job. `revision`
+ * grows with every write, so every advance changes the bytes (ETags are content hashes).
+ */
+import { z } from "zod";
+import { finalOutcomeSchema } from "../../core/checkpoint/state-metadata.js";
+import { JOB_ID_PATTERN } from "../../ports/dispatcher/dispatcher.js";
+import { webhookSubscriptionSchema } from "../webhooks/events.js";
+
+export const JOB_STATUSES = ["queued", "running", "succeeded", "failed", "canceled"] as const;
+export type JobStatus = (typeof JOB_STATUSES)[number];
+
+export const TERMINAL_STATUSES: ReadonlySet<JobStatus> = new Set(["succeeded", "failed", "canceled"]);
+
+const id = z.string().regex(JOB_ID_PATTERN);
+const isoTime = z.iso.datetime();
+
+/** What the last completed slice measured: kept so a redelivered invocation can repair billing. */
+export const sliceReportSchema = z.strictObject({
+  slice: z.number().int().min(0),
+  steps: z.number().int().min(0),
+  seconds: z.number().min(0),
+  device: z.string(),
+  finishedAt: isoTime,
+});
+export type SliceReport = z.infer<typeof sliceReportSchema>;
+
+export const jobRecordSchema = z.strictObject({
+  format: z.literal("dvar-job"),
+  formatVersion: z.literal(1),
+  id,
+  tenantId: id,
+  /** The API key that created the job (usage is aggregated per key). */
+  keyId: id,
+  /** Incremented by every write. */
+  revision: z.number().int().min(0),
+  status: z.enum(JOB_STATUSES),
+  /** The inversion config as validated at creation (parseInversionConfig output). */
+  config: z.record(z.string(), z.unknown()),
+  configHash: z.string().regex(/^[0-9a-f]{64}$/),
+  /** The next slice to run (0 before the first). */
+  slice: z.number().int().min(0),
+  /** Completed optimisation steps. */
+  step: z.number().int().min(0),
+  /** Store key of the latest durable checkpoint; null before the first slice ends. */
+  checkpoint: z.string().nullable(),
+  outcome: finalOutcomeSchema.nullable(),
+  /** Store keys of the outputs by name, once the job has finished. */
+  outputs: z.record(z.string(), z.string()).nullable(),
+  lastSlice: sliceReportSchema.nullable(),
+  error: z.strictObject({ code: z.string(), message: z.string() }).nullable(),
+  webhook: webhookSubscriptionSchema.nullable(),
+  createdAt: isoTime,
+  updatedAt: isoTime,
+  startedAt: isoTime.nullable(),
+  finishedAt: isoTime.nullable(),
+});
+
+export type JobRecord = z.infer<typeof jobRecordSchema>;
+
+export class InvalidJobRecordError extends Error {
+  override readonly name = "InvalidJobRecordError";
+}
+
+export function parseJobRecord(input: unknown, jobId: string): JobRecord {
+  const result = jobRecordSchema.safeParse(input);
+  if (!result.success) throw new InvalidJobRecordError(`job record of "${jobId}" is invalid: ${z.prettifyError(result.error)}`);
+  if (result.data.id !== jobId) throw new InvalidJobRecordError(`job record stored for "${jobId}" names job "${result.data.id}"`);
+  return result.data;
+}
+
+export function isTerminal(status: JobStatus): boolean {
+  return TERMINAL_STATUSES.has(status);
+}

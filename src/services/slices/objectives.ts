@@ -1,0 +1,44 @@
+/**
+ * Where a slice gets its Objective: a registry keyed by the config's `objective.kind`. The
+ * synthetic objective is built in; the engine registers the diffusion objective ("textual-
+ * inversion") when it exists. An unknown kind is a clear refusal, never a silent fallback.
+ */
+import type { InversionConfig } from "../../core/inversion/config.js";
+import type { Objective } from "../../core/inversion/objective.js";
+import { createSyntheticObjective, syntheticSettingsFrom } from "../../core/synthetic/objective.js";
+
+export interface PreparedObjective {
+  readonly objective: Objective;
+  /** The parameters before the first update (used only when the job has no checkpoint yet). */
+  initialParams(): Float32Array;
+}
+
+export type ObjectiveFactory = (config: InversionConfig, jobId: string) => Promise<PreparedObjective>;
+
+export class UnsupportedObjectiveError extends Error {
+  override readonly name = "UnsupportedObjectiveError";
+}
+
+export const syntheticObjectiveFactory: ObjectiveFactory = async (config) => {
+  const objective = createSyntheticObjective(config.seed, syntheticSettingsFrom(config.objective));
+  return { objective, initialParams: () => objective.initialParams() };
+};
+
+/** Dispatches on `config.objective.kind` to the factory registered for it. */
+export function objectiveRegistry(factories: Readonly<Record<string, ObjectiveFactory>>): ObjectiveFactory {
+  return async (config, jobId) => {
+    const kind = config.objective.kind;
+    const factory = typeof kind === "string" && Object.hasOwn(factories, kind) ? factories[kind] : undefined;
+    if (!factory) {
+      throw new UnsupportedObjectiveError(
+        `job "${jobId}": objective kind ${JSON.stringify(kind)} is not available here (known: ${Object.keys(factories).join(", ") || "none"})`,
+      );
+    }
+    return factory(config, jobId);
+  };
+}
+
+/** The objectives this build can run. */
+export function defaultObjectives(): ObjectiveFactory {
+  return objectiveRegistry({ synthetic: syntheticObjectiveFactory });
+}

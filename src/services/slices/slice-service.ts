@@ -1,0 +1,288 @@
+/**
+ * Runs one bounded slice of one job, fenced by the job record:
+ *
+ *   1. read the record and its ETag; a slice the record is not at is stale (or, for the slice
+ *      just completed, a redelivery whose follow-ups are repaired idempotently);
+ *   2. first slice: claim the job (queued -> running, If-Match) and announce `inversion.started`;
+ *   3. load the checkpoint (or build the initial state) and run the core slice runner;
+ *   4. write the new checkpoint under a key of its own: durable before anything points to it;
+ *   5. a finished run writes its outputs the same way;
+ *   6. advance the record with If-Match on the ETag read in 1 (or 2). Losing means another
+ *      invocation owns the job: delete what this attempt wrote and stop, with no other effect;
+ *   7. bill the slice once (usage record create-only per (job, slice));
+ *   8. finished: announce `inversion.succeeded` / `.failed`; otherwise dispatch the next slice;
+ *   9. delete the previous checkpoint, now that its replacement is durable and referenced.
+ *
+ * Errors that retrying cannot fix (unreadable checkpoint, invalid config, unknown objective)
+ * fail the job (an advance like any other); anything else propagates so the dispatcher reports
+ * it and the slice can run again from the same record.
+ */
+import { decodeCheckpoint, CheckpointError, encodeCheckpoint } from "../../core/checkpoint/index.js";
+import { InvalidConfigError, parseInversionConfig, type InversionConfig } from "../../core/inversion/config.js";
+import { runSlice, type SliceBudget, type SliceOutcome } from "../../core/inversion/run-slice.js";
+import { createInitialState, type InversionState } from "../../core/inversion/state.js";
+import type { Objective } from "../../core/inversion/objective.js";
+import { systemClock, type Clock } from "../../ports/clock.js";
+import { parseSliceInvocation, type DispatchReceipt, type Dispatcher, type SliceInvocation } from "../../ports/dispatcher/dispatcher.js";
+import type { Store } from "../../ports/store/index.js";
+import { isTerminal, type JobRecord, type SliceReport } from "../jobs/job-record.js";
+import { JobStore, type VersionedJob } from "../jobs/job-store.js";
+import { UsageLedger } from "../usage/usage-ledger.js";
+import { checkpointKey, newAttemptId, writeParamsOutput, type OutputWriter } from "./artifacts.js";
+import { noJobEvents, type JobEventSink } from "./events.js";
+import { UnsupportedObjectiveError, type ObjectiveFactory, type PreparedObjective } from "./objectives.js";
+
+export interface SliceRunOptions {
+  /** Aborted on shutdown: the slice stops after the current update, checkpoints, and does not dispatch a successor. */
+  readonly signal?: AbortSignal;
+}
+
+export type SliceRunResult =
+  /** This invocation advanced the job. `next` is the successor's receipt when one was dispatched. */
+  | { readonly kind: "advanced"; readonly job: JobRecord; readonly outcome: SliceOutcome; readonly next: DispatchReceipt | null }
+  /** Another writer advanced the record first; this invocation left nothing behind. */
+  | { readonly kind: "lost"; readonly job: JobRecord }
+  /** A redelivery of the slice that was just completed: billing and the follow-up were made sure of. */
+  | { readonly kind: "repaired"; readonly job: JobRecord; readonly next: DispatchReceipt | null }
+  /** Nothing to do: the job is elsewhere (another slice, finished, canceled). */
+  | { readonly kind: "stale"; readonly job: JobRecord; readonly reason: string }
+  /** The job could not go on (unreadable checkpoint, unusable config or objective) and was marked failed. */
+  | { readonly kind: "failed"; readonly job: JobRecord };
+
+export interface SliceService {
+  run(invocation: SliceInvocation, options?: SliceRunOptions): Promise<SliceRunResult>;
+}
+
+export interface SliceServiceDeps {
+  readonly store: Store;
+  readonly dispatcher: Pick<Dispatcher, "dispatch">;
+  readonly objectives: ObjectiveFactory;
+  readonly budget: SliceBudget;
+  /** Where slices run, as billed ("cpu", "nvidia-l40s", ...). */
+  readonly device: string;
+  readonly events?: JobEventSink;
+  readonly outputs?: OutputWriter;
+  /** Wall time for timestamps and billed seconds. */
+  readonly clock?: Clock;
+  /** Monotonic milliseconds for the slice budget (default performance.now). */
+  readonly monotonic?: () => number;
+  readonly attemptId?: () => string;
+}
+
+export class JobNotFoundError extends Error {
+  override readonly name = "JobNotFoundError";
+}
+
+/** A failure that retrying cannot fix: the job is failed with this code. */
+class PermanentSliceError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export class StoreSliceService implements SliceService {
+  private readonly jobs: JobStore;
+  private readonly usage: UsageLedger;
+  private readonly events: JobEventSink;
+  private readonly outputs: OutputWriter;
+  private readonly clock: Clock;
+  private readonly monotonic: () => number;
+  private readonly attemptId: () => string;
+
+  constructor(private readonly deps: SliceServiceDeps) {
+    this.jobs = new JobStore(deps.store);
+    this.usage = new UsageLedger(deps.store);
+    this.events = deps.events ?? noJobEvents;
+    this.outputs = deps.outputs ?? writeParamsOutput;
+    this.clock = deps.clock ?? systemClock;
+    this.monotonic = deps.monotonic ?? (() => performance.now());
+    this.attemptId = deps.attemptId ?? newAttemptId;
+  }
+
+  async run(input: SliceInvocation, options: SliceRunOptions = {}): Promise<SliceRunResult> {
+    const invocation = parseSliceInvocation(input);
+    const startedAt = this.clock.now();
+    let current = await this.jobs.read(invocation.jobId);
+    if (!current) throw new JobNotFoundError(`job "${invocation.jobId}" does not exist (slice ${invocation.slice})`);
+    if (current.record.slice !== invocation.slice || isTerminal(current.record.status)) return this.redelivered(invocation, current);
+
+    // 2. The first slice claims the job, so a duplicate start loses before any GPU work.
+    if (current.record.status === "queued") {
+      const claimed = await this.jobs.advance(current, { ...current.record, status: "running", startedAt: this.iso(), updatedAt: this.iso() });
+      if (!claimed) return { kind: "lost", job: current.record };
+      current = claimed;
+      await this.events.emit(current.record, "inversion.started");
+    }
+
+    let state: InversionState;
+    let prepared: PreparedObjective;
+    try {
+      const config = parseInversionConfig(current.record.config);
+      prepared = await this.deps.objectives(config, invocation.jobId);
+      state = await this.loadState(current.record, config, prepared);
+    } catch (error) {
+      const permanent = asPermanent(error);
+      if (!permanent) throw error;
+      return this.failJob(current, permanent);
+    }
+
+    // 3. The bounded slice.
+    const result = await runSlice(state, {
+      objective: yieldingObjective(prepared.objective),
+      budget: this.deps.budget,
+      clock: this.monotonic,
+      interrupted: () => options.signal?.aborted ?? false,
+    });
+
+    // 4-5. Everything the advance will point to, durable first, under this attempt's keys.
+    const attempt = this.attemptId();
+    const written: string[] = [];
+    const newCheckpoint = checkpointKey(invocation.jobId, result.state.step, attempt);
+    await this.deps.store.put(newCheckpoint, encodeCheckpoint(result.state), { ifNoneMatch: "*", contentType: "application/octet-stream" });
+    written.push(newCheckpoint);
+    const finished = result.state.finished;
+    let outputs: Record<string, string> | null = null;
+    try {
+      if (finished && finished.kind !== "failed") {
+        outputs = await this.outputs({ store: this.deps.store, job: current.record, state: result.state, attempt });
+        written.push(...Object.values(outputs));
+      }
+    } catch (error) {
+      await this.discard(written);
+      throw error;
+    }
+
+    // 6. The advance, fenced by the ETag this invocation read.
+    const report: SliceReport = {
+      slice: invocation.slice,
+      steps: result.stepsRun,
+      seconds: Math.max(0, (this.clock.now() - startedAt) / 1000),
+      device: this.deps.device,
+      finishedAt: this.iso(),
+    };
+    const status = finished === null ? "running" : finished.kind === "failed" ? "failed" : "succeeded";
+    const advanced = await this.jobs.advance(current, {
+      ...current.record,
+      status,
+      slice: invocation.slice + 1,
+      step: result.state.step,
+      checkpoint: newCheckpoint,
+      outcome: finished,
+      outputs,
+      lastSlice: report,
+      error: finished?.kind === "failed" ? { code: "optimization_failed", message: finished.reason } : null,
+      updatedAt: report.finishedAt,
+      finishedAt: finished === null ? null : report.finishedAt,
+    });
+    if (!advanced) {
+      await this.discard(written);
+      return { kind: "lost", job: current.record };
+    }
+
+    // 7-8. Billing and the follow-up; both are safe to repeat (see `redelivered`).
+    await this.bill(advanced.record, report);
+    let next: DispatchReceipt | null = null;
+    if (finished) await this.events.emit(advanced.record, status === "succeeded" ? "inversion.succeeded" : "inversion.failed");
+    else if (!(result.outcome.kind === "continue" && result.outcome.reason === "interrupted")) {
+      next = await this.deps.dispatcher.dispatch({ jobId: invocation.jobId, slice: invocation.slice + 1 });
+    }
+
+    // 9. Only now is the previous checkpoint garbage.
+    if (current.record.checkpoint !== null) await this.deps.store.delete(current.record.checkpoint);
+    return { kind: "advanced", job: advanced.record, outcome: result.outcome, next };
+  }
+
+  /**
+   * An invocation for a slice the record is not at. If it is the slice completed last, its
+   * follow-ups may have been cut short (a crash after the advance): bill it (create-only) and
+   * dispatch the successor again (deduplicated, and fenced anyway) or re-announce the end
+   * (same webhook-id). Any other slice is stale.
+   */
+  private async redelivered(invocation: SliceInvocation, current: VersionedJob): Promise<SliceRunResult> {
+    const job = current.record;
+    const last = job.lastSlice;
+    if (job.slice !== invocation.slice + 1 || last === null || last.slice !== invocation.slice) {
+      return { kind: "stale", job, reason: `job is at slice ${job.slice} (${job.status}); slice ${invocation.slice} has nothing to do` };
+    }
+    await this.bill(job, last);
+    let next: DispatchReceipt | null = null;
+    if (job.status === "running") next = await this.deps.dispatcher.dispatch({ jobId: job.id, slice: job.slice });
+    else if (job.status === "succeeded" || job.status === "failed") await this.events.emit(job, `inversion.${job.status}`);
+    return { kind: "repaired", job, next };
+  }
+
+  private async loadState(job: JobRecord, config: InversionConfig, prepared: PreparedObjective): Promise<InversionState> {
+    if (job.checkpoint === null) return createInitialState(config, prepared.initialParams());
+    const found = await this.deps.store.get(job.checkpoint);
+    if (!found) throw new PermanentSliceError("checkpoint_missing", `job "${job.id}": checkpoint ${job.checkpoint} does not exist`);
+    const state = decodeCheckpoint(found.body, { expectedConfigHash: job.configHash });
+    if (state.step !== job.step) {
+      throw new PermanentSliceError("checkpoint_mismatch", `job "${job.id}": checkpoint is at step ${state.step}, the record at ${job.step}`);
+    }
+    return state;
+  }
+
+  private async failJob(current: VersionedJob, error: PermanentSliceError): Promise<SliceRunResult> {
+    const at = this.iso();
+    const failed = await this.jobs.advance(current, {
+      ...current.record,
+      status: "failed",
+      error: { code: error.code, message: error.message },
+      updatedAt: at,
+      finishedAt: at,
+    });
+    if (!failed) return { kind: "lost", job: current.record };
+    await this.events.emit(failed.record, "inversion.failed");
+    return { kind: "failed", job: failed.record };
+  }
+
+  private async bill(job: JobRecord, report: SliceReport): Promise<void> {
+    await this.usage.record({
+      tenantId: job.tenantId,
+      keyId: job.keyId,
+      jobId: job.id,
+      slice: report.slice,
+      steps: report.steps,
+      device: report.device,
+      seconds: report.seconds,
+      recordedAt: report.finishedAt,
+    });
+  }
+
+  /** Removes what a losing or failing attempt wrote; nothing else points to those keys. */
+  private async discard(keys: readonly string[]): Promise<void> {
+    for (const key of keys) await this.deps.store.delete(key);
+  }
+
+  private iso(): string {
+    return new Date(this.clock.now()).toISOString();
+  }
+}
+
+/**
+ * The objective with a turn of the event loop before every training step. A CPU-bound objective
+ * (the synthetic one) would otherwise never let a signal handler or timer run, so SIGTERM could
+ * not interrupt the slice; the cost is microseconds against a GPU step of tens of milliseconds.
+ */
+function yieldingObjective(objective: Objective): Objective {
+  return {
+    size: objective.size,
+    trainLossAndGradient: async (step, params) => {
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      return objective.trainLossAndGradient(step, params);
+    },
+    evalLoss: (params) => objective.evalLoss(params),
+    ...(objective.evalScore ? { evalScore: (params: Float32Array) => objective.evalScore!(params) } : {}),
+  };
+}
+
+function asPermanent(error: unknown): PermanentSliceError | undefined {
+  if (error instanceof PermanentSliceError) return error;
+  if (error instanceof CheckpointError) return new PermanentSliceError(`checkpoint_${error.code}`, error.message);
+  if (error instanceof InvalidConfigError) return new PermanentSliceError("invalid_config", error.message);
+  if (error instanceof UnsupportedObjectiveError) return new PermanentSliceError("unsupported_objective", error.message);
+  return undefined;
+}

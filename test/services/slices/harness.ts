@@ -1,0 +1,90 @@
+/** Shared set-up for the slice service tests: a store that logs and can intercept operations. */
+import type { ListOptions, ListPage, PutOptions, PutResult, Store, StoredObject } from "../../../src/ports/store/index.js";
+import type { Clock } from "../../../src/ports/clock.js";
+import type { DispatchReceipt, SliceInvocation } from "../../../src/ports/dispatcher/index.js";
+import type { WebhookEventType } from "../../../src/services/webhooks/events.js";
+import type { JobRecord } from "../../../src/services/jobs/index.js";
+import { describeSynthetic } from "../../../src/core/synthetic/objective.js";
+
+export interface Op {
+  readonly op: "get" | "put" | "delete";
+  readonly key: string;
+}
+
+/** Wraps a Store: logs every operation and lets a test run code before one (to interleave writers). */
+export class ObservedStore implements Store {
+  readonly ops: Op[] = [];
+  beforeGet?: (key: string) => Promise<void> | void;
+  beforePut?: (key: string, options: PutOptions | undefined) => Promise<void> | void;
+  afterPut?: (key: string) => Promise<void> | void;
+
+  constructor(readonly inner: Store) {}
+
+  async get(key: string): Promise<StoredObject | undefined> {
+    await this.beforeGet?.(key);
+    this.ops.push({ op: "get", key });
+    return this.inner.get(key);
+  }
+  async put(key: string, body: Uint8Array, options?: PutOptions): Promise<PutResult> {
+    await this.beforePut?.(key, options);
+    const result = await this.inner.put(key, body, options);
+    this.ops.push({ op: "put", key });
+    await this.afterPut?.(key);
+    return result;
+  }
+  async delete(key: string): Promise<void> {
+    await this.inner.delete(key);
+    this.ops.push({ op: "delete", key });
+  }
+  list(prefix: string, options?: ListOptions): Promise<ListPage> {
+    return this.inner.list(prefix, options);
+  }
+  writes(): Op[] {
+    return this.ops.filter((o) => o.op !== "get");
+  }
+}
+
+/** Every key under a prefix (all pages). */
+export async function allKeys(store: Store, prefix = ""): Promise<string[]> {
+  const keys: string[] = [];
+  let cursor: string | undefined;
+  do {
+    const page = await store.list(prefix, cursor === undefined ? {} : { cursor });
+    keys.push(...page.entries.map((e) => e.key));
+    cursor = page.cursor;
+  } while (cursor !== undefined);
+  return keys;
+}
+
+/** A clock that moves one second per reading, so billed seconds are known. */
+export function steppingClock(start = Date.parse("2026-01-01T00:00:00Z")): Clock {
+  let t = start;
+  return { now: () => (t += 1000), sleep: async () => {} };
+}
+
+export class RecordingDispatcher {
+  readonly calls: SliceInvocation[] = [];
+  failNext = 0;
+  async dispatch(invocation: SliceInvocation): Promise<DispatchReceipt> {
+    this.calls.push(invocation);
+    if (this.failNext > 0) {
+      this.failNext--;
+      throw new Error("dispatch backend unavailable");
+    }
+    return { ...invocation, dispatcher: "inprocess", duplicate: false };
+  }
+}
+
+export class RecordingEvents {
+  readonly events: Array<[string, WebhookEventType]> = [];
+  async emit(job: JobRecord, type: WebhookEventType): Promise<void> {
+    this.events.push([job.id, type]);
+  }
+}
+
+/** A synthetic job config: 12 steps at most, so 5-step slices give 3 slices. */
+export function syntheticConfig(overrides: Record<string, unknown> = {}) {
+  return { seed: 11, maxSteps: 12, stop: { name: "dvar" as const, window: 310 }, objective: describeSynthetic({ ...SMALL }), ...overrides };
+}
+
+const SMALL = { dim: 8, batchSize: 2, evalBatchSize: 2, images: 2, sigma: 2, imageSpread: 0.3, c0: 0.02, c1: 0.6, w0: 0.005 };
