@@ -12,12 +12,12 @@ import { CliUsageError, type Subcommand } from "./command.js";
 
 export const DEMO_DEFAULTS = { model: "models/tiny-sd", concept: "examples/concepts/arrow", out: "runs/demo" };
 
-const HELP = `Usage: dvar demo [--model DIR] [--concept DIR] [--out DIR] [--max-steps N] [--json]
+const HELP = `Usage: dvar demo [--model DIR] [--concept DIR] [--out DIR] [--stop RULE] [--max-steps N] [--json]
 
 Learns the concept in --concept (default ${DEMO_DEFAULTS.concept}) on --model (default
 ${DEMO_DEFAULTS.model}) with DVAR stopping, then draws 4 images of "a photo of a <concept>"
 and 4 of the concept's initializer word (the "Suggested initializer word" of its
-README.md, else a random token). Writes DIR/ (default ${DEMO_DEFAULTS.out}): the inversion's
+README.md, else a random token). --stop and --max-steps are passed to dvar invert. Writes DIR/ (default ${DEMO_DEFAULTS.out}): the inversion's
 files (see dvar invert --help), samples/ and initializer-samples/.`;
 
 export function suggestedInitializer(conceptDir: string): string | undefined {
@@ -31,7 +31,7 @@ export async function runDemo(argv: string[]): Promise<number> {
   try {
     ({ values } = parseArgs({
       args: argv,
-      options: { model: { type: "string" }, concept: { type: "string" }, out: { type: "string" }, "max-steps": { type: "string" }, json: { type: "boolean" }, help: { type: "boolean", short: "h" } },
+      options: { model: { type: "string" }, concept: { type: "string" }, out: { type: "string" }, stop: { type: "string" }, "max-steps": { type: "string" }, json: { type: "boolean" }, help: { type: "boolean", short: "h" } },
     }));
   } catch (error) {
     throw new CliUsageError((error as Error).message);
@@ -50,7 +50,7 @@ export async function runDemo(argv: string[]): Promise<number> {
   const json = values.json ? ["--json"] : [];
   const code = await runInvert([
     "--model", model, "--images", concept, "--token", token, "--init", init ?? "random", "--out", out,
-    ...(values["max-steps"] ? ["--max-steps", values["max-steps"]] : []), ...json,
+    ...(values["max-steps"] ? ["--max-steps", values["max-steps"]] : []), ...(values.stop ? ["--stop", values.stop] : []), ...json,
   ]);
   if (code !== 0) return code;
   const draw = (prompt: string, dir: string, embedding: string[]) => runGenerate(["--model", model, "--prompt", prompt, "--n", "4", "--seed", "0", "--out", join(out, dir), ...embedding, ...json]);

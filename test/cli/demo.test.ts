@@ -1,6 +1,6 @@
 /** `dvar demo` on the tiny fixture pipeline and a concept folder with a README naming its initializer. */
 import { existsSync } from "node:fs";
-import { mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it, vi } from "vitest";
@@ -24,12 +24,13 @@ describe("dvar demo", () => {
     const stdout = vi.spyOn(process.stdout, "write").mockImplementation(() => true);
     let code;
     try {
-      code = await runDemo(["--model", "test/fixtures/tiny-sd-a", "--concept", concept, "--out", out, "--max-steps", "3", "--json"]);
+      code = await runDemo(["--model", "test/fixtures/tiny-sd-a", "--concept", concept, "--out", out, "--max-steps", "3", "--stop", "dvar-paper", "--json"]);
     } finally {
       stdout.mockRestore();
     }
     expect(code).toBe(0);
     for (const file of ["learned_embeds.safetensors", "history.svg", "summary.json"]) expect(existsSync(join(out, file)), file).toBe(true);
+    expect(JSON.parse(await readFile(join(out, "history.json"), "utf8")).stop).toMatchObject({ alpha: 0.39, window: 282 });
     expect((await readdir(join(out, "samples"))).length).toBe(4);
     expect((await readdir(join(out, "initializer-samples"))).length).toBe(4);
     await expect(runDemo(["--model", join(out, "missing")])).rejects.toThrow(/is not in this checkout/);
