@@ -4,13 +4,24 @@
  * (usage) or 1 (failure), never as a stack trace.
  */
 import { CliUsageError, type Subcommand } from "./command.js";
+import { demoCommand } from "./demo.js";
+import { evaluateCommand } from "./evaluate.js";
+import { generateCommand } from "./generate.js";
 import { invertCommand } from "./invert/index.js";
 import { tiGradCommand } from "./ti-grad.js";
 import { keysCommand } from "./keys.js";
 import { serveCommand } from "./serve.js";
 
 /** Every subcommand, in the order `dvar --help` lists them. */
-const subcommands: Subcommand[] = [invertCommand, serveCommand, keysCommand, tiGradCommand];
+const subcommands: Subcommand[] = [
+  invertCommand,
+  generateCommand,
+  demoCommand,
+  evaluateCommand,
+  serveCommand,
+  keysCommand,
+  tiGradCommand,
+];
 
 function usage(): string {
   const lines = [

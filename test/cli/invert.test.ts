@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it, vi } from "vitest";
 import { main } from "../../src/cli/main.js";
 import { runInvert, type CliIo } from "../../src/cli/invert/index.js";
+import { parseInvertArgs } from "../../src/cli/invert/args.js";
 import { decodeCheckpoint } from "../../src/core/checkpoint/index.js";
 
 const dirs: string[] = [];
@@ -47,7 +48,7 @@ describe("dvar invert --synthetic", () => {
     const code = await runInvert(["--synthetic", "--out", dir, "--slice-steps", "64"], io);
     expect(code).toBe(0);
     const text = out.join("");
-    expect(text).toMatch(/^step 64\/6100 .* L_det 0\.\d+ {2}DVAR ratio -$/m);
+    expect(text).toMatch(/^step 64\/6100 .* L_det 0\.\d+ {2}DVAR ratio - {2}ETA <= \d+s$/m);
     expect(text).toMatch(/Stopped at step \d+: stopping rule 'dvar' fired/);
     const summary = JSON.parse(await readFile(join(dir, "summary.json"), "utf8"));
     expect(summary.status).toBe("converged");
@@ -75,7 +76,7 @@ describe("dvar invert --synthetic", () => {
     expect(lines[3]).toMatchObject({ status: "converged", stoppedAtStep: 30 });
     const tty = testIo({ isTTY: true });
     await runInvert(["--synthetic", "--out", await tempDir(), "--max-steps", "20", "--slice-steps", "10"], tty.io);
-    expect(tty.out[0]).toMatch(/^\r\x1b\[2Kstep 10\/20 /);
+    expect(tty.out[0]).toMatch(/^\r\x1b\[2K\[#{10}-{10}\] step 10\/20 /);
     expect(tty.out.join("")).toMatch(/Stopped at step 20: reached max_steps \(20\)/);
   });
 
@@ -133,7 +134,10 @@ describe("dvar invert flags", () => {
 
   it("answer bad flags with a clear message and exit code 2", async () => {
     const cases: Array<[string[], RegExp]> = [
-      [["invert"], /pass --synthetic/],
+      [["invert"], /missing --model, --images, --token: give --model, --images and --token \(or --resume, or --synthetic\)/],
+      [["invert", "--synthetic", "--model", "m"], /--synthetic takes no model inputs \(got --model\)/],
+      [["invert", "--model", "m", "--images", "i", "--token", "t", "--lr", "0"], /--lr must be a positive number/],
+      [["invert", "--model", "m", "--images", "i", "--token", "t", "--property", "colour"], /--property must be object or style/],
       [["invert", "--synthetic", "--stop", "clip"], /--stop must be one of dvar, dvar-paper, fixed, ema, hall, trend/],
       [["invert", "--synthetic", "--max-steps", "0"], /--max-steps must be an integer >= 1/],
       [["invert", "--synthetic", "--max-steps", "1e3"], /--max-steps must be an integer/],
@@ -149,13 +153,22 @@ describe("dvar invert flags", () => {
     }
   });
 
+  it("takes --images as a folder or several files (files may follow as arguments) and the model flags", () => {
+    const options = parseInvertArgs(["--model", "m", "--images", "a.png", "b.png", "--images", "c.webp", "--token", "<t>", "--vectors", "2", "--no-scale-lr", "--lr", "1e-3"]);
+    expect(options).toMatchObject({ model: "m", images: ["a.png", "b.png", "c.webp"], token: "<t>", vectors: 2, scaleLr: false, learningRate: 1e-3 });
+    expect(parseInvertArgs(["--resume", "x/checkpoint.safetensors"]).resume).toBe("x/checkpoint.safetensors");
+    expect(() => parseInvertArgs(["--model", "m", "--token", "t", "a.png"])).toThrow(/unexpected positional argument 'a.png' \(image files follow --images\)/);
+  });
+
   it("prints help that lists every flag the parser accepts", async () => {
     const { code, out } = await exitCode(["invert", "--help"]);
     expect(code).toBe(0);
-    for (const flag of ["--synthetic", "--stop", "--max-steps", "--slice-steps", "--seed", "--out", "--json", "--resume", "--help"]) {
+    const flags = ["--synthetic", "--stop", "--max-steps", "--slice-steps", "--seed", "--out", "--json", "--resume", "--help", "--model", "--images",
+      "--token", "--init", "--vectors", "--property", "--lr", "--no-scale-lr", "--batch-size", "--eval-batch-size", "--threads", "--cache-dir"];
+    for (const flag of flags) {
       expect(out).toContain(flag);
     }
-    expect((await exitCode(["--help"])).out).toMatch(/invert +run a textual inversion/);
+    expect((await exitCode(["--help"])).out).toMatch(/invert +learn a Textual Inversion embedding/);
   });
 
   it("Ctrl-C (a real SIGINT listener, through main) ends the run after the current slice with a checkpoint", async () => {

@@ -176,3 +176,54 @@ class UNet(nn.Module):
         x = self.up(F.interpolate(x, scale_factor=2.0, mode="nearest"))
         x = self.u0t(self.u0r(torch.cat([x, s0], dim=1), temb), ctx)
         return self.conv_out(F.silu(self.norm_out(x)))
+
+
+class VaeEncoder(nn.Module):
+    """AutoencoderKL-like encoder: three stride-2 downsamplings (factor 8), output
+    latent_parameters = quant_conv(h) = [mean (4 channels), logvar (4 channels)], as
+    recent Optimum exports give it."""
+
+    def __init__(self, ch=8, groups=4, latent=4):
+        super().__init__()
+        self.conv_in = nn.Conv2d(3, ch, 3, padding=1)
+        self.down = nn.ModuleList(nn.Conv2d(ch, ch, 3, stride=2, padding=1) for _ in range(3))
+        self.norm, self.conv_out = nn.GroupNorm(groups, ch), nn.Conv2d(ch, 2 * latent, 3, padding=1)
+        self.quant_conv = nn.Conv2d(2 * latent, 2 * latent, 1)
+
+    def forward(self, sample):
+        h = self.conv_in(sample)
+        for conv in self.down:
+            h = conv(F.silu(h))
+        return self.quant_conv(self.conv_out(F.silu(self.norm(h))))
+
+
+class VaeDecoder(nn.Module):
+    """AutoencoderKL-like decoder: post_quant_conv, three nearest 2x upsamplings, RGB out."""
+
+    def __init__(self, ch=8, groups=4, latent=4):
+        super().__init__()
+        self.post_quant_conv = nn.Conv2d(latent, latent, 1)
+        self.conv_in = nn.Conv2d(latent, ch, 3, padding=1)
+        self.up = nn.ModuleList(nn.Conv2d(ch, ch, 3, padding=1) for _ in range(3))
+        self.norm, self.conv_out = nn.GroupNorm(groups, ch), nn.Conv2d(ch, 3, 3, padding=1)
+
+    def forward(self, latent_sample):
+        h = self.conv_in(self.post_quant_conv(latent_sample))
+        for conv in self.up:
+            h = F.silu(conv(F.interpolate(h, scale_factor=2.0, mode="nearest")))
+        return self.conv_out(F.silu(self.norm(h)))
+
+
+class ImageEncoder(nn.Module):
+    """A scorer stand-in: pixel_values [B, 3, S, S] -> image_embeds [B, 16] (strided convs, mean pool, linear)."""
+
+    def __init__(self, ch=8, dim=16):
+        super().__init__()
+        self.convs = nn.ModuleList([nn.Conv2d(3, ch, 3, stride=2, padding=1), nn.Conv2d(ch, ch, 3, stride=2, padding=1)])
+        self.proj = nn.Linear(ch, dim)
+
+    def forward(self, pixel_values):
+        h = pixel_values
+        for conv in self.convs:
+            h = F.silu(conv(h))
+        return self.proj(h.mean(dim=(2, 3)))

@@ -1,17 +1,18 @@
 /**
- * `dvar invert`: runs an inversion in slices, writing a checkpoint after each slice,
- * exactly as a serverless worker would (one slice per invocation), so the CLI exercises
- * the resumable path. SIGINT ends the current slice cleanly: checkpoint, exit 130.
+ * `dvar invert`: runs an inversion (on a model folder, or the synthetic objective) in
+ * slices, writing a checkpoint after each slice, exactly as a serverless worker would
+ * (one slice per invocation), so the CLI exercises the resumable path. SIGINT ends the
+ * current slice cleanly: checkpoint, exit 130.
  */
 import { join } from "node:path";
 import { encodeCheckpoint } from "../../core/checkpoint/index.js";
 import { encodeSafetensors, type Tensor } from "../../core/io/safetensors.js";
 import { configHash, runSlice, type InversionState, type SliceOutcome } from "../../core/inversion/index.js";
 import type { Subcommand } from "../command.js";
-import { HELP, parseInvertArgs } from "./args.js";
+import { HELP, type InvertOptions, parseInvertArgs } from "./args.js";
 import { writeFileAtomic } from "./files.js";
-import { describeOutcome, historyCsv, historyJson, lastValue, progressLine, progressOf, summaryLines, type Summary } from "./report.js";
-import { prepareRun } from "./setup.js";
+import { describeOutcome, historyCsv, historyJson, lastValue, progressBar, progressLine, progressOf, summaryLines, type Summary } from "./report.js";
+import { type PreparedRun, prepareRun } from "./setup.js";
 
 /** Where the command prints and how it reads time; tests pass their own. */
 export interface CliIo {
@@ -45,7 +46,7 @@ function paramsFile(state: InversionState, hash: string): Uint8Array {
   return encodeSafetensors(tensors, { config_hash: hash, final_step: String(state.step), best_step: String(state.best?.step ?? "") });
 }
 
-async function writeOutputs(state: InversionState, outDir: string, hash: string): Promise<string[]> {
+async function writeSyntheticOutputs(state: InversionState, outDir: string, hash: string): Promise<string[]> {
   const files: Array<[string, Uint8Array | string]> = [
     ["params.safetensors", paramsFile(state, hash)],
     ["history.json", historyJson(state, hash)],
@@ -53,6 +54,10 @@ async function writeOutputs(state: InversionState, outDir: string, hash: string)
   ];
   for (const [name, data] of files) await writeFileAtomic(join(outDir, name), data);
   return files.map(([name]) => join(outDir, name));
+}
+
+function startLine(start: NonNullable<PreparedRun["start"]>): string {
+  return `${start.token}: ${start.images} images, initializer ${start.initializer} (${start.init}), lr ${start.learningRate}, batch ${start.batchSize}, eval batch ${start.evalBatchSize}, from step ${start.step}`;
 }
 
 function statusOf(outcome: SliceOutcome): Summary["status"] {
@@ -66,11 +71,20 @@ export async function runInvert(argv: string[], io: CliIo = processIo): Promise<
     return 0;
   }
   const run = await prepareRun(options);
+  try {
+    return await execute(run, options, io);
+  } finally {
+    await run.close();
+  }
+}
+
+async function execute(run: PreparedRun, options: InvertOptions, io: CliIo): Promise<number> {
   const { objective, outDir } = run;
   let state = run.state;
   const hash = configHash(state.config);
   const checkpointPath = join(outDir, "checkpoint.safetensors");
   const live = io.stdout.isTTY === true && !options.json;
+  if (run.start) io.stdout.write(options.json ? JSON.stringify({ event: "start", ...run.start }) + "\n" : startLine(run.start) + "\n");
 
   let interrupts = 0;
   const unsubscribe = io.onInterrupt(() => interrupts++);
@@ -80,7 +94,7 @@ export async function runInvert(argv: string[], io: CliIo = processIo): Promise<
       const started = io.now();
       const result = await runSlice(state, {
         objective,
-        budget: { maxSteps: options.sliceSteps },
+        budget: { maxSteps: run.sliceSteps },
         clock: io.now,
         interrupted: () => interrupts > 0,
       });
@@ -90,7 +104,7 @@ export async function runInvert(argv: string[], io: CliIo = processIo): Promise<
       const seconds = (io.now() - started) / 1000;
       const progress = progressOf(state, seconds > 0 ? result.stepsRun / seconds : 0);
       if (options.json) io.stdout.write(JSON.stringify(progress) + "\n");
-      else io.stdout.write(live ? `\r\x1b[2K${progressLine(progress)}` : progressLine(progress) + "\n");
+      else io.stdout.write(live ? `\r\x1b[2K${progressBar(progress)}${progressLine(progress)}` : progressLine(progress) + "\n");
       if (outcome.kind !== "continue" || outcome.reason === "interrupted" || interrupts > 0) break;
     }
   } finally {
@@ -98,7 +112,8 @@ export async function runInvert(argv: string[], io: CliIo = processIo): Promise<
   }
   if (live) io.stdout.write("\n");
 
-  const files = [checkpointPath, ...(await writeOutputs(state, outDir, hash)), join(outDir, "summary.json")];
+  const written = run.writeOutputs ? await run.writeOutputs(state) : await writeSyntheticOutputs(state, outDir, hash);
+  const files = [checkpointPath, ...written, join(outDir, "summary.json")];
   const summary: Summary = {
     event: "done",
     status: interrupts > 0 && outcome.kind === "continue" ? "interrupted" : statusOf(outcome),
@@ -113,7 +128,8 @@ export async function runInvert(argv: string[], io: CliIo = processIo): Promise<
   if (options.json) io.stdout.write(JSON.stringify(summary) + "\n");
   else io.stdout.write(summaryLines(summary).join("\n") + "\n");
   if (summary.status === "interrupted") {
-    io.stderr.write(`interrupted at step ${state.step}; continue with: dvar invert --synthetic --resume ${checkpointPath}\n`);
+    const flag = run.kind === "synthetic" ? " --synthetic" : "";
+    io.stderr.write(`interrupted at step ${state.step}; continue with: dvar invert${flag} --resume ${checkpointPath}\n`);
     return 130;
   }
   return summary.status === "failed" ? 1 : 0;
@@ -121,6 +137,6 @@ export async function runInvert(argv: string[], io: CliIo = processIo): Promise<
 
 export const invertCommand: Subcommand = {
   name: "invert",
-  summary: "run a textual inversion with early stopping (for now: the synthetic objective)",
+  summary: "learn a Textual Inversion embedding from images, with early stopping",
   run: (argv) => runInvert(argv),
 };

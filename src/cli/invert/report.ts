@@ -15,9 +15,12 @@ export interface Progress {
   ldet: number | null;
   rule: string;
   ruleValue: number | null;
+  /** Seconds to max steps at the current rate (an upper bound: the rule may stop earlier); null when unknown. */
+  etaSeconds: number | null;
 }
 
 export function progressOf(state: InversionState, stepsPerSecond: number): Progress {
+  const remaining = state.finished ? 0 : state.config.maxSteps - state.step;
   return {
     event: "progress",
     step: state.step,
@@ -26,15 +29,34 @@ export function progressOf(state: InversionState, stepsPerSecond: number): Progr
     ldet: lastValue(state.history.ldet),
     rule: state.config.stop.name,
     ruleValue: lastValue(state.history.criterion),
+    etaSeconds: remaining === 0 ? 0 : stepsPerSecond > 0 ? remaining / stepsPerSecond : null,
   };
+}
+
+/** 75 -> "1m15s", 3725 -> "1h02m". */
+export function formatDuration(seconds: number): string {
+  const s = Math.round(seconds);
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, "0")}s`;
+  return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, "0")}m`;
+}
+
+const BAR_WIDTH = 20;
+
+/** "[#####---------------] " for a terminal: the share of max steps done. */
+export function progressBar(p: Progress): string {
+  const filled = Math.max(0, Math.min(BAR_WIDTH, Math.round((p.step / p.maxSteps) * BAR_WIDTH)));
+  return `[${"#".repeat(filled)}${"-".repeat(BAR_WIDTH - filled)}] `;
 }
 
 const fmt = (x: number | null, digits = 5) => (x === null ? "-" : x.toPrecision(digits));
 
-/** One human-readable progress line, e.g. "step 400/6100  2100 steps/s  L_det 0.12345  dvar 0.41". */
+/** One human-readable progress line, e.g. "step 400/6100  2100 steps/s  L_det 0.12345  DVAR ratio 0.41  ETA <= 3s". */
 export function progressLine(p: Progress): string {
   const rule = p.rule === "dvar" ? "DVAR ratio" : `${p.rule} value`;
-  return `step ${p.step}/${p.maxSteps}  ${Math.round(p.stepsPerSecond)} steps/s  L_det ${fmt(p.ldet)}  ${rule} ${fmt(p.ruleValue, 3)}`;
+  const rate = p.stepsPerSecond >= 100 ? String(Math.round(p.stepsPerSecond)) : p.stepsPerSecond.toPrecision(3);
+  const eta = p.etaSeconds === null ? "-" : `<= ${formatDuration(p.etaSeconds)}`;
+  return `step ${p.step}/${p.maxSteps}  ${rate} steps/s  L_det ${fmt(p.ldet)}  ${rule} ${fmt(p.ruleValue, 3)}  ETA ${eta}`;
 }
 
 export interface Summary {

@@ -1,21 +1,41 @@
-/** Turns `dvar invert` flags into a run: a fresh synthetic run, or one resumed from a checkpoint. */
+/**
+ * Turns `dvar invert` flags into a run: a fresh textual inversion on a model folder or a
+ * synthetic run, or either resumed from a checkpoint (the checkpoint's config says which).
+ */
 import { readFile } from "node:fs/promises";
-import { dirname } from "node:path";
+import { dirname, join } from "node:path";
 import { decodeCheckpoint } from "../../core/checkpoint/index.js";
 import { createInitialState, type InversionConfigInput, type InversionState, type Objective } from "../../core/inversion/index.js";
 import { CRITERION_PRESETS, type CriterionSpec } from "../../core/stopping/index.js";
 import { createSyntheticObjective, describeSynthetic, syntheticSettingsFrom } from "../../core/synthetic/objective.js";
 import { stringifyExact } from "../../core/io/exact-json.js";
 import { CliUsageError } from "../command.js";
+import {
+  describeInversion,
+  effectiveLearningRate,
+  type InitChoice,
+  type InversionDescription,
+  openInversion,
+  parseDescription,
+} from "../../engine/inversion/job.js";
+import { a1111FileName, writeInversionOutputs } from "../../engine/inversion/outputs.js";
 import { DEFAULTS, type InvertOptions, type StopChoice } from "./args.js";
 
 /** The synthetic objective is trained at the paper's unscaled learning rate. */
 export const SYNTHETIC_LEARNING_RATE = 5e-3;
 
 export interface PreparedRun {
+  kind: "synthetic" | "textual-inversion";
   state: InversionState;
   objective: Objective;
   outDir: string;
+  sliceSteps: number;
+  /** Writes the run's own outputs (embeddings, plot) beside the common ones; returns their paths. */
+  writeOutputs?(state: InversionState): Promise<string[]>;
+  /** Releases model sessions. */
+  close(): Promise<void>;
+  /** What a model run starts from (printed once). */
+  start?: { token: string; images: number; initializer: string; init: string; learningRate: number; batchSize: number; evalBatchSize: number; step: number };
 }
 
 function stopSpec(choice: StopChoice, maxSteps: number): CriterionSpec {
@@ -34,7 +54,7 @@ export function syntheticConfig(seed: number, maxSteps: number, stop: StopChoice
   };
 }
 
-function objectiveFor(state: InversionState): Objective {
+function syntheticObjectiveFor(state: InversionState): Objective {
   try {
     return createSyntheticObjective(state.config.seed, syntheticSettingsFrom(state.config.objective));
   } catch (error) {
@@ -56,6 +76,66 @@ function checkFlagsAgree(options: InvertOptions, state: InversionState): void {
   }
 }
 
+function initChoice(text: string | undefined): InitChoice {
+  const init = text ?? DEFAULTS.init;
+  if (init === "random") return { kind: "random" };
+  if (init === "best") return { kind: "best" };
+  return { kind: "word", word: init };
+}
+
+/** Default output folder of a token: runs/<token without punctuation>. */
+export function defaultOutDir(token: string): string {
+  return join("runs", a1111FileName(token).replace(/\.safetensors$/, ""));
+}
+
+export function inversionConfig(description: InversionDescription, seed: number, maxSteps: number, stop: StopChoice): InversionConfigInput {
+  return {
+    seed,
+    maxSteps,
+    learningRate: effectiveLearningRate(description),
+    optimizer: { name: "adamw" },
+    stop: stopSpec(stop, maxSteps),
+    objective: description as unknown as InversionConfigInput["objective"],
+  };
+}
+
+/** Opens the model objective; `resumed` is the checkpoint's state, or null to start from the config. */
+async function openReal(
+  config: InversionConfigInput,
+  resumed: InversionState | null,
+  description: InversionDescription,
+  options: InvertOptions,
+  outDir: string,
+): Promise<PreparedRun> {
+  const fresh = resumed === null;
+  const open = await openInversion(description, config.seed, {
+    ...(options.threads !== undefined ? { threads: options.threads } : {}),
+    ...(options.cacheDir !== undefined ? { cacheDir: options.cacheDir } : {}),
+    ...(!fresh && options.model !== undefined ? { modelDir: options.model } : {}),
+    ...(!fresh && options.images !== undefined ? { images: options.images } : {}),
+  });
+  const initial = resumed ?? createInitialState(config, open.initialParams);
+  return {
+    kind: "textual-inversion",
+    state: initial,
+    objective: open.objective,
+    outDir,
+    sliceSteps: options.sliceSteps ?? DEFAULTS.realSliceSteps,
+    writeOutputs: (s) => writeInversionOutputs(outDir, s, description.token, description.numVectors),
+    close: open.close,
+    start: {
+      token: description.token,
+      images: description.images.length,
+      initializer: description.initializer.token,
+      init: description.initializer.kind,
+      learningRate: initial.config.learningRate,
+      batchSize: description.batchSize,
+      evalBatchSize: description.evalBatchSize,
+      step: initial.step,
+    },
+  };
+}
+
 export async function prepareRun(options: InvertOptions): Promise<PreparedRun> {
   if (options.resume !== undefined) {
     let bytes: Uint8Array;
@@ -66,10 +146,44 @@ export async function prepareRun(options: InvertOptions): Promise<PreparedRun> {
     }
     const state = decodeCheckpoint(bytes); // a CheckpointError explains any refusal
     checkFlagsAgree(options, state);
-    return { state, objective: objectiveFor(state), outDir: options.out ?? dirname(options.resume) };
+    const outDir = options.out ?? dirname(options.resume);
+    if (state.config.objective.kind === "textual-inversion") {
+      if (options.synthetic) throw new CliUsageError("the checkpoint is of a textual inversion on a model, not a synthetic run");
+      const description = parseDescription(state.config.objective);
+      if (options.token !== undefined && options.token !== description.token) {
+        throw new CliUsageError(`--token ${options.token} does not match the checkpoint's token ${description.token}`);
+      }
+      return openReal(state.config, state, description, options, outDir);
+    }
+    return { kind: "synthetic", state, objective: syntheticObjectiveFor(state), outDir, sliceSteps: options.sliceSteps ?? DEFAULTS.sliceSteps, close: async () => {} };
   }
   const maxSteps = options.maxSteps ?? DEFAULTS.maxSteps;
-  const config = syntheticConfig(options.seed ?? DEFAULTS.seed, maxSteps, options.stop ?? DEFAULTS.stop);
+  const seed = options.seed ?? DEFAULTS.seed;
+  const stop = options.stop ?? DEFAULTS.stop;
+  if (!options.synthetic) {
+    const description = await describeInversion({
+      model: options.model!,
+      images: options.images!,
+      token: options.token!,
+      init: initChoice(options.init),
+      seed,
+      ...(options.vectors !== undefined ? { numVectors: options.vectors } : {}),
+      ...(options.property !== undefined ? { property: options.property } : {}),
+      ...(options.batchSize !== undefined ? { batchSize: options.batchSize } : {}),
+      ...(options.evalBatchSize !== undefined ? { evalBatchSize: options.evalBatchSize } : {}),
+      ...(options.learningRate !== undefined ? { learningRate: options.learningRate } : {}),
+      scaleLr: options.scaleLr,
+    }, options.threads !== undefined ? { threads: options.threads } : {});
+    return openReal(inversionConfig(description, seed, maxSteps, stop), null, description, options, options.out ?? defaultOutDir(description.token));
+  }
+  const config = syntheticConfig(seed, maxSteps, stop);
   const objective = createSyntheticObjective(config.seed, syntheticSettingsFrom(config.objective ?? {}));
-  return { state: createInitialState(config, objective.initialParams()), objective, outDir: options.out ?? DEFAULTS.out };
+  return {
+    kind: "synthetic",
+    state: createInitialState(config, objective.initialParams()),
+    objective,
+    outDir: options.out ?? DEFAULTS.out,
+    sliceSteps: options.sliceSteps ?? DEFAULTS.sliceSteps,
+    close: async () => {},
+  };
 }

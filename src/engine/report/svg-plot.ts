@@ -92,7 +92,9 @@ export function historyPlotSvg(h: StepHistories, stop: StopSummary = {}, options
     if (stop.stopStep !== undefined && stop.stopStep !== null) {
       const sx = fmt(x.at(stop.stopStep));
       out.push(`<line class="stop" data-step="${stop.stopStep}" x1="${sx}" x2="${sx}" y1="${top}" y2="${bottom}" stroke="#2ca02c" stroke-width="1.5"/>`);
-      if (p === 0) out.push(`<text x="${sx}" y="${top + 12}" fill="#2ca02c" text-anchor="middle">stop @ ${stop.stopStep}</text>`);
+      // Near the right edge (DVAR stops end the run, so usually there) the label ends at the line.
+      const anchor = Number(sx) > WIDTH - MARGIN.right - 60 ? "end" : "middle";
+      if (p === 0) out.push(`<text x="${sx}" y="${top + 12}" fill="#2ca02c" text-anchor="${anchor}">stop @ ${stop.stopStep}</text>`);
     }
     out.push(`</g>`);
   });

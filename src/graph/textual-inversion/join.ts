@@ -11,7 +11,7 @@
  * each sample gets its own timestep). Anything else is refused with a clear error.
  */
 import { GraphBuilder, attr, valueInfo } from "../onnx/builder.js";
-import { DataType, OnnxModelError, onnxOpset, type Graph, type Model, type Node, type ValueInfo } from "../onnx/ir.js";
+import { DataType, OnnxModelError, onnxOpset, type Graph, type Model, type Node, type TensorValue, type ValueInfo } from "../onnx/ir.js";
 
 export interface JoinedModel {
   model: Model;
@@ -34,7 +34,7 @@ export const TI = {
   grad: "grad",
 } as const;
 
-function renamed(graph: Graph, prefix: string, wiring: Record<string, string>): Graph {
+export function renamed(graph: Graph, prefix: string, wiring: Record<string, string>): Graph {
   const map = (n: string) => (n === "" ? "" : (wiring[n] ?? prefix + n));
   const nodes: Node[] = graph.nodes.map((n) => {
     if (Object.values(n.attributes).some((a) => a.type === "graph")) throw new OnnxModelError(`node '${n.name}' (${n.opType}) has a subgraph: not supported`);
@@ -50,7 +50,7 @@ function renamed(graph: Graph, prefix: string, wiring: Record<string, string>): 
   };
 }
 
-function input(graph: Graph, name: string, what: string): ValueInfo {
+export function input(graph: Graph, name: string, what: string): ValueInfo {
   const v = graph.inputs.find((i) => i.name === name);
   if (!v) throw new OnnxModelError(`${what} has no input '${name}' (inputs: ${graph.inputs.map((i) => i.name).join(", ")})`);
   return v;
@@ -59,7 +59,7 @@ function input(graph: Graph, name: string, what: string): ValueInfo {
 const ID_PRESERVING = new Set(["Cast", "Reshape", "Identity", "Squeeze", "Unsqueeze", "Flatten"]);
 
 /** Replaces the token-embedding Gather (table [V,H] indexed by input_ids, possibly through Casts). */
-function substituteEmbedding(graph: Graph, b: GraphBuilder): { vocabSize: number; hiddenSize: number } {
+export function substituteEmbedding(graph: Graph, b: GraphBuilder): { vocabSize: number; hiddenSize: number; table: TensorValue } {
   // The lookup may read the ids through casts and reshapes (transformers' input_ids.view(-1, L)).
   const idsLike = new Set<string>([TI.inputIds]);
   for (const n of graph.nodes) if (ID_PRESERVING.has(n.opType) && idsLike.has(n.inputs[0]!)) idsLike.add(n.outputs[0]!);
@@ -79,7 +79,7 @@ function substituteEmbedding(graph: Graph, b: GraphBuilder): { vocabSize: number
   const mask = b.op1("Unsqueeze", [isConcept, b.ints([-1])]);
   b.nodes.push({ name: "ti/embedding", opType: "Where", domain: "", inputs: [mask, conceptEmbedding, tokenEmbedding], outputs: [gather.outputs[0]!], attributes: {} });
   graph.nodes.splice(graph.nodes.indexOf(gather), 1, ...b.nodes.splice(0));
-  return { vocabSize, hiddenSize };
+  return { vocabSize, hiddenSize, table };
 }
 
 /**

@@ -295,9 +295,12 @@ describe.each(stores)("StoreSliceService on %s", (_name, makeStore) => {
     await createJob(store, "job1", syntheticConfig({ maxSteps: 10_000_000, stop: { name: "fixed", steps: 9_000_000 } }));
     const { svc } = service(store, { budget: { maxWallMs: 20_000 }, monotonic: () => performance.now() });
     const abort = new AbortController();
-    setTimeout(() => abort.abort(), 30);
+    // Long enough for a loaded CI machine to start computing; far shorter than the 20 s budget.
+    setTimeout(() => abort.abort(), 300);
+    const started = performance.now();
     const result = await svc.run({ jobId: "job1", slice: 0 }, { signal: abort.signal });
     expect(result).toMatchObject({ kind: "advanced", outcome: { kind: "continue", reason: "interrupted" } });
+    expect(performance.now() - started).toBeLessThan(10_000);
     expect((await readJob(store)).step).toBeGreaterThan(1);
   });
 

@@ -1,0 +1,60 @@
+/**
+ * What a finished (or interrupted) inversion leaves in its folder: the embedding in the
+ * diffusers layout (learned_embeds.safetensors) and the A1111-readable one (named after
+ * the token, as A1111 calls an embedding by its file name), and the histories as JSON,
+ * CSV and an SVG plot.
+ */
+import { writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import type { InversionState } from "../../core/inversion/index.js";
+import { encodeA1111Embedding, encodeDiffusersEmbedding, type LearnedEmbedding } from "../embeddings/index.js";
+import { type StepHistories, type StopSummary, writeHistoryOutputs } from "../report/index.js";
+
+export const DIFFUSERS_EMBEDDING_FILE = "learned_embeds.safetensors";
+
+/** The A1111 file name: the token without characters file systems or prompts trip over ("<cat-toy>" -> "cat-toy"). */
+export function a1111FileName(token: string): string {
+  const name = token.replace(/[^A-Za-z0-9_-]+/g, "");
+  return `${name.length > 0 ? name : "embedding"}.safetensors`;
+}
+
+export function embeddingOf(state: InversionState, token: string, numVectors: number): LearnedEmbedding {
+  return { token, numVectors, hiddenSize: state.params.length / numVectors, vectors: state.params, step: state.step };
+}
+
+const orNull = (x: number) => (Number.isFinite(x) ? x : null);
+
+export function stepHistories(state: InversionState): StepHistories {
+  const h = state.history;
+  let wall = 0;
+  return {
+    step: h.trainLoss.map((_, i) => i + 1),
+    trainLoss: h.trainLoss.map(orNull),
+    lDet: h.ldet.map(orNull),
+    dvarRatio: state.config.stop.name === "dvar" ? h.criterion.map(orNull) : h.criterion.map(() => null),
+    gradNorm: h.gradNorm.map(orNull),
+    wallTime: h.wallMs.map((ms) => (wall += ms) / 1000),
+  };
+}
+
+export function stopSummary(state: InversionState): StopSummary {
+  const stop = state.config.stop as { name: string; window?: number; threshold?: number };
+  const summary: StopSummary = { stopStep: state.finished?.kind === "converged" ? state.finished.step : null };
+  if (stop.name === "dvar") {
+    if (stop.threshold !== undefined) summary.alpha = stop.threshold;
+    if (stop.window !== undefined) summary.window = stop.window;
+  }
+  if (state.finished) summary.reason = state.finished.kind === "failed" ? state.finished.reason : state.finished.kind;
+  return summary;
+}
+
+/** Writes both embedding files and the three history files; returns their paths. */
+export async function writeInversionOutputs(dir: string, state: InversionState, token: string, numVectors: number): Promise<string[]> {
+  const embedding = embeddingOf(state, token, numVectors);
+  const diffusers = join(dir, DIFFUSERS_EMBEDDING_FILE);
+  const a1111 = join(dir, a1111FileName(token));
+  await writeFile(diffusers, encodeDiffusersEmbedding(embedding));
+  await writeFile(a1111, encodeA1111Embedding({ ...embedding, token: a1111FileName(token).replace(/\.safetensors$/, "") }));
+  const histories = await writeHistoryOutputs(dir, stepHistories(state), stopSummary(state), { title: `${token}: ${state.config.stop.name}` });
+  return [diffusers, a1111, ...histories];
+}
