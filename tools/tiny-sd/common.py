@@ -49,3 +49,8 @@ class Log:
         print(line, flush=True)
         self.f.write(line + "\n")
         self.f.flush()
+
+
+def unet_checkpoint():
+    """The UNet checkpoint that export/evaluate read: build/unet.pt, or TINY_SD_UNET (e.g. unet-stage2.pt)."""
+    return os.path.join(BUILD, os.environ.get("TINY_SD_UNET", "unet.pt"))

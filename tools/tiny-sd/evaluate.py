@@ -121,7 +121,8 @@ def main():
     docs = os.path.join(common.ROOT, "docs")
     os.makedirs(docs, exist_ok=True)
     guidance = choose_guidance(pipe, scorer, log)
-    report = {"guidance": guidance, "ddim_steps": STEPS, "prompts": N_PROMPTS}
+    report = {"unet_checkpoint": os.path.basename(common.unet_checkpoint()), "guidance": guidance,
+              "ddim_steps": STEPS, "prompts": N_PROMPTS}
     report["attribute_accuracy"] = attribute_accuracy(pipe, scorer, log, guidance)
     if "--no-grid" not in sys.argv:
         grid(pipe, os.path.join(docs, "tiny-sd-samples.png"), guidance)

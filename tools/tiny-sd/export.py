@@ -66,7 +66,7 @@ def summary(t):
 def main():
     common.setup(6)
     tokenizer, merges = train_unet.build_tokenizer()
-    ck = torch.load(f"{common.BUILD}/unet.pt")
+    ck = torch.load(common.unet_checkpoint())
     vk = torch.load(f"{common.BUILD}/vae.pt")
     text = ClipTextModel(len(tokenizer.vocab), **train_unet.TEXT)
     text.load_state_dict(ck["text"])

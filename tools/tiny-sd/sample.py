@@ -9,7 +9,7 @@ import train_unet
 
 class Pipeline:
     def __init__(self):
-        ck = torch.load(f"{common.BUILD}/unet.pt")
+        ck = torch.load(common.unet_checkpoint())
         self.tokenizer, _ = train_unet.build_tokenizer()
         self.text = ClipTextModel(len(self.tokenizer.vocab), **train_unet.TEXT).eval()
         self.text.load_state_dict(ck["text"])
