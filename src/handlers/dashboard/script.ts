@@ -108,11 +108,12 @@ function render(job) {
   const xMax = job.max_steps < 2 * job.step ? job.max_steps : Math.max(job.step, 1);
   lineChart($("chart-loss"), h.step, h.train_loss, { xMax, color: "#8250df" });
   lineChart($("chart-ldet"), h.step, h.l_det, { xMax, vline: converged });
-  lineChart($("chart-ratio"), h.step, h.criterion, {
+  // Other rules report their own statistic in the criterion history; this chart is DVAR's.
+  lineChart($("chart-ratio"), h.step, isDvar ? h.criterion : [], {
     xMax, yFromZero: true,
     hline: isDvar ? stop.threshold : undefined, hlineLabel: isDvar ? "alpha = " + stop.threshold : "",
     vline: converged, vlineLabel: converged !== undefined ? "DVAR stop @ " + converged : "",
-    empty: isDvar ? "the ratio needs N = " + stop.window + " steps" : "not a DVAR job",
+    empty: isDvar ? "the ratio needs N = " + stop.window + " steps" : "not a DVAR job (rule: " + stop.name + ")",
   });
   setFacts($("job-facts"), [
     ["objective", fmt(job.objective), "objective"],

@@ -3,7 +3,13 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { serve, type ServerType } from "@hono/node-server";
+import type { AddressInfo } from "node:net";
 import { runKeys } from "../../../src/cli/keys.js";
+import { decodeSafetensors, encodeSafetensors } from "../../../src/core/io/safetensors.js";
+import { outputsPrefix, type OutputWriter } from "../../../src/services/slices/index.js";
+import { createHarness } from "../api/harness.js";
+import { JobStore } from "../../../src/services/jobs/index.js";
 import { startEmbeddedServer, type EmbeddedServer } from "../../../src/server/embedded.js";
 import { chromiumInstalled, chromiumRequired, launchChromium, type Browser } from "../../support/chromium.js";
 
@@ -111,6 +117,85 @@ if (chromiumInstalled() || chromiumRequired) {
       if (process.env.DVAR_DASHBOARD_SCREENSHOT) await page.screenshot({ path: resolve(process.env.DVAR_DASHBOARD_SCREENSHOT), fullPage: true });
       expect(pageErrors).toEqual([]);
       await page.close();
+    });
+
+    it("sends a textual inversion job with the uploads and tokens, and shows its end as the API does", async () => {
+      const page = await browser.context.newPage();
+      try {
+        await page.goto(`${server.url}/dashboard`);
+        // sessionStorage belongs to the tab: a new tab asks for the key again.
+        expect(await page.textContent("#key-state")).toBe("no key");
+        await page.fill("#api-key", key);
+        await page.click("#key-save");
+        await page.selectOption("#objective", "textual_inversion");
+        expect(await page.isVisible("#ti-fields")).toBe(true);
+        await page.fill("#placeholder", "<cat-toy>");
+        await page.fill("#initializer", "cat");
+        await page.selectOption("#stopping", "fixed");
+        await page.fill("#max-steps", "2");
+        await page.click("#start");
+        expect(await page.textContent("#job-error")).toBe("Upload at least one training image for textual inversion.");
+        const png = await sharp({ create: { width: 8, height: 8, channels: 3, background: { r: 10, g: 120, b: 200 } } }).png().toBuffer();
+        await page.setInputFiles("#files", { name: "toy.png", mimeType: "image/png", buffer: png });
+        const uploadId = (await (await page.waitForSelector("#uploads li code")).textContent())!;
+        await page.click("#start");
+        await page.waitForFunction(() => ["succeeded", "failed", "canceled"].includes(document.getElementById("job-status")?.textContent ?? ""), undefined, { timeout: 45_000 });
+        const id = (await page.textContent("#job-id"))!;
+        const record = (await new JobStore(server.store).read(id))!.record;
+        expect(record.config.objective).toMatchObject({ kind: "textual-inversion", model: "tiny-sd", placeholderToken: "<cat-toy>", initializerToken: "cat" });
+        expect((record.config.objective as { images: string[] }).images).toEqual([expect.stringContaining(uploadId)]);
+        const job = await api<{ status: string; objective: string; error: { code: string; message: string } | null }>(`/v1/inversions/${id}`);
+        expect(job.objective).toBe("textual_inversion");
+        expect(await page.textContent("#job-status")).toBe(job.status);
+        expect(await page.textContent("#job-facts [data-fact=error]")).toBe(job.error ? `${job.error.code}: ${job.error.message}` : "-");
+      } finally {
+        await page.close();
+      }
+    });
+
+    it("downloads both embedding formats of a job whose objective wrote them", async () => {
+      // Stands in for the engine's OutputWriter (not wired yet): the final parameters under
+      // the two output names the API serves, so the page's download path is exercised.
+      const writer: OutputWriter = async ({ store: s, job, state, attempt }) => {
+        const keys: Record<string, string> = {};
+        for (const [name, tensor] of [["embedding.diffusers", "<concept>"], ["embedding.a1111", "emb_params"]] as const) {
+          keys[name] = `${outputsPrefix(job.id, attempt)}${name}.safetensors`;
+          await s.put(keys[name], encodeSafetensors({ [tensor]: { dtype: "F32", shape: [state.params.length], data: state.params } }), { ifNoneMatch: "*" });
+        }
+        return keys;
+      };
+      const h = await createHarness({ outputs: writer });
+      const http = await new Promise<ServerType>((ready) => {
+        const started = serve({ fetch: h.app.fetch, port: 0, hostname: "127.0.0.1" }, () => ready(started));
+      });
+      const url = `http://127.0.0.1:${(http.address() as AddressInfo).port}`;
+      const page = await browser.context.newPage();
+      try {
+        await page.goto(`${url}/dashboard`);
+        await page.fill("#api-key", h.keyA);
+        await page.click("#key-save");
+        await page.selectOption("#stopping", "fixed");
+        await page.fill("#max-steps", "60");
+        await page.click("#start");
+        await page.waitForFunction(() => document.getElementById("job-status")?.textContent === "succeeded");
+        await page.waitForSelector("#download-a1111:not([disabled])");
+        const id = (await page.textContent("#job-id"))!;
+        expect(await page.textContent("#chart-ratio")).toContain("not a DVAR job");
+        for (const [format, name] of [["diffusers", "learned_embeds.safetensors"], ["a1111", "embedding.safetensors"]] as const) {
+          const [download] = await Promise.all([page.waitForEvent("download"), page.click(`#download-${format}`)]);
+          expect(download.suggestedFilename()).toBe(name);
+          const expected = new Uint8Array(await (await h.call(`/v1/inversions/${id}/embedding?format=${format}`)).arrayBuffer());
+          const stream = await download.createReadStream();
+          const chunks: Buffer[] = [];
+          for await (const chunk of stream) chunks.push(chunk as Buffer);
+          expect(new Uint8Array(Buffer.concat(chunks))).toEqual(expected);
+          const tensors = decodeSafetensors(expected).tensors;
+          expect(Object.keys(tensors)).toEqual([format === "diffusers" ? "<concept>" : "emb_params"]);
+        }
+      } finally {
+        await page.close();
+        await new Promise<void>((done) => http.close(() => done()));
+      }
     });
   });
 } else {
