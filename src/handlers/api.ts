@@ -15,6 +15,7 @@ import { registerGetEmbedding } from "./inversions-embedding.js";
 import { registerInversionEvents } from "./inversions-events.js";
 import { registerGetUsage } from "./usage-get.js";
 import { registerOpenApi } from "./openapi.js";
+import { registerDashboard } from "./dashboard/index.js";
 
 export function createApi(deps: ApiDeps, options: AppOptions = {}): ApiApp {
   const app = createApiApp<AuthEnv>(options);
@@ -29,5 +30,6 @@ export function createApi(deps: ApiDeps, options: AppOptions = {}): ApiApp {
   registerCreateUpload(app, deps);
   registerGetUsage(app, deps);
   registerOpenApi(app);
+  registerDashboard(app);
   return app;
 }
