@@ -8,6 +8,10 @@
  * in-process dispatcher that next slice runs here too, so one process carries the job to its end;
  * on Modal each slice is a sandbox of its own. SIGTERM/SIGINT interrupt the slice after its
  * current update: it checkpoints and exits, and the job resumes when the slice is dispatched again.
+ * After the slice, the job's due webhook deliveries (enqueued in the store's outbox by this or an
+ * earlier invocation) get one attempt each; retries continue on the job's next invocation or in
+ * any process that sweeps the outbox (WebhookDeliveryWorker.deliverDue, e.g. \`dvar serve\`).
+ * DVAR_ALLOW_PRIVATE_WEBHOOKS=true lifts the address guard (local development only).
  * Exit codes: 0 done (including "nothing to do"), 1 the slice failed, 2 bad invocation or config.
  */
 import { fileURLToPath } from "node:url";
@@ -18,6 +22,14 @@ import { createDispatcher, parseDispatcherConfig, parseSliceInvocation, type Dis
 import { InProcessDispatcher } from "../src/ports/dispatcher/inprocess.js";
 import type { Store } from "../src/ports/store/index.js";
 import { defaultObjectives, StoreSliceService, type JobEventSink, type SliceService } from "../src/services/slices/index.js";
+import {
+  createGuardedFetch,
+  OutboxJobEventSink,
+  WebhookDeliveryWorker,
+  WebhookSecretStore,
+  type WebhookFetch,
+  type WebhookNetworkPolicy,
+} from "../src/services/webhooks/index.js";
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -60,7 +72,10 @@ export interface SlicePorts {
 export interface SliceFunctionOptions {
   /** Builds the slice service from the configured ports (default: StoreSliceService with the built-in objectives). */
   readonly createService?: (ports: SlicePorts) => SliceService;
+  /** Default: the webhook outbox in the configured store. */
   readonly events?: JobEventSink;
+  /** The webhook transport (default: createGuardedFetch under the configured address policy). */
+  readonly webhookFetch?: WebhookFetch;
   /** Where progress lines go (default stderr). */
   readonly log?: (line: string) => void;
   /** Aborting it interrupts the slice (the entrypoint wires SIGTERM/SIGINT to it). */
@@ -73,8 +88,10 @@ export async function runSliceFunction(argv: readonly string[], env: Env, option
   let ports: SlicePorts;
   let service!: SliceService;
   let chainFailed = false;
+  let webhookPolicy: WebhookNetworkPolicy;
   try {
     invocation = parseInvocationArgs(argv, env);
+    webhookPolicy = parseWebhookPolicy(env);
     const worker = parseWorkerConfig(env);
     const dispatcherConfig = parseDispatcherConfig(env);
     const store = createStore(worker.store);
@@ -95,7 +112,7 @@ export async function runSliceFunction(argv: readonly string[], env: Env, option
         objectives: defaultObjectives(),
         budget: worker.budget,
         device: worker.device,
-        ...(options.events ? { events: options.events } : {}),
+        events: options.events ?? new OutboxJobEventSink(store),
       });
   } catch (error) {
     log(`run-slice: ${describe(error)}`);
@@ -107,12 +124,32 @@ export async function runSliceFunction(argv: readonly string[], env: Env, option
     const result = await service.run(invocation, options.signal ? { signal: options.signal } : {});
     log(JSON.stringify({ event: "slice_done", jobId: invocation.jobId, slice: invocation.slice, result: result.kind }));
     if (ports.dispatcher instanceof InProcessDispatcher) await ports.dispatcher.drain();
+    await deliverJobWebhooks(ports.store, invocation.jobId, webhookPolicy, options.webhookFetch, log);
     return chainFailed ? 1 : 0;
   } catch (error) {
     log(JSON.stringify({ event: "slice_error", jobId: invocation.jobId, slice: invocation.slice, error: describe(error) }));
     return 1;
   } finally {
     await ports.dispatcher.close();
+  }
+}
+
+/** DVAR_ALLOW_PRIVATE_WEBHOOKS: "true" | "false" (default false). */
+export function parseWebhookPolicy(env: Env): WebhookNetworkPolicy {
+  const value = env.DVAR_ALLOW_PRIVATE_WEBHOOKS;
+  if (value !== undefined && value !== "" && value !== "true" && value !== "false") {
+    throw new SliceFunctionUsageError(`DVAR_ALLOW_PRIVATE_WEBHOOKS must be "true" or "false", got "${value}"`);
+  }
+  return { allowPrivateAddresses: value === "true" };
+}
+
+/** One attempt at each of the job's due deliveries; a failure here never fails the slice. */
+async function deliverJobWebhooks(store: Store, jobId: string, policy: WebhookNetworkPolicy, fetch: WebhookFetch | undefined, log: (line: string) => void): Promise<void> {
+  try {
+    const worker = new WebhookDeliveryWorker({ store, secrets: new WebhookSecretStore({ store }), fetch: fetch ?? createGuardedFetch(policy), policy, attemptTimeoutMs: 10_000 });
+    await worker.deliverDue({ jobId });
+  } catch (error) {
+    log(JSON.stringify({ event: "webhook_error", jobId, error: describe(error) }));
   }
 }
 

@@ -16,6 +16,8 @@ import { registerInversionEvents } from "./inversions-events.js";
 import { registerGetUsage } from "./usage-get.js";
 import { registerOpenApi } from "./openapi.js";
 import { registerDashboard } from "./dashboard/index.js";
+import { registerGetWebhookSecret } from "./webhook-secret-get.js";
+import { registerRotateWebhookSecret } from "./webhook-secret-rotate.js";
 
 export function createApi(deps: ApiDeps, options: AppOptions = {}): ApiApp {
   const app = createApiApp<AuthEnv>(options);
@@ -29,6 +31,8 @@ export function createApi(deps: ApiDeps, options: AppOptions = {}): ApiApp {
   registerInversionEvents(app, deps);
   registerCreateUpload(app, deps);
   registerGetUsage(app, deps);
+  registerGetWebhookSecret(app, deps);
+  registerRotateWebhookSecret(app, deps);
   registerOpenApi(app);
   registerDashboard(app);
   return app;

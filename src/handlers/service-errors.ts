@@ -2,6 +2,7 @@ import { DispatchError, DispatcherClosedError } from "../ports/dispatcher/index.
 import { IdempotencyKeyReusedError } from "../services/inversions/idempotency.js";
 import { BudgetExhaustedError, InversionInputError, JobConflictError } from "../services/inversions/inversion-service.js";
 import { ApiError } from "./errors/index.js";
+import { PreconditionFailedError } from "../ports/store/index.js";
 
 /** Service failures clients can act on, as API errors; anything else is rethrown (a 500). */
 export function toApiError(error: unknown): never {
@@ -9,6 +10,7 @@ export function toApiError(error: unknown): never {
   if (error instanceof IdempotencyKeyReusedError) throw new ApiError("idempotency_key_reused", error.message, { cause: error });
   if (error instanceof BudgetExhaustedError) throw new ApiError("budget_exhausted", error.message, { cause: error });
   if (error instanceof JobConflictError) throw new ApiError("conflict", error.message, { cause: error });
+  if (error instanceof PreconditionFailedError) throw new ApiError("conflict", "The resource kept changing; try again.", { cause: error });
   if (error instanceof DispatchError || error instanceof DispatcherClosedError) {
     throw new ApiError("service_unavailable", "The job was stored but could not be started; retry with the same Idempotency-Key.", { cause: error });
   }

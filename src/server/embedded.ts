@@ -12,6 +12,16 @@ import { InProcessDispatcher } from "../ports/dispatcher/inprocess.js";
 import { S3Store, type Store } from "../ports/store/index.js";
 import { ApiKeyRegistry } from "../services/auth/index.js";
 import { defaultObjectives, StoreSliceService, type ObjectiveFactory } from "../services/slices/index.js";
+import {
+  createGuardedFetch,
+  OutboxJobEventSink,
+  startDeliveryLoop,
+  WebhookDeliveryWorker,
+  WebhookSecretStore,
+  type DeliveryWorkerDeps,
+  type ScheduleFn,
+  type WebhookNetworkPolicy,
+} from "../services/webhooks/index.js";
 
 export interface EmbeddedServerOptions {
   readonly port: number;
@@ -21,6 +31,12 @@ export interface EmbeddedServerOptions {
   /** Allow webhooks to loopback and private addresses (local development). */
   readonly allowPrivateWebhooks?: boolean;
   readonly objectives?: ObjectiveFactory;
+  /** Webhook delivery knobs (tests): transport, retry policy, jitter, timers. */
+  readonly webhooks?: Partial<Pick<DeliveryWorkerDeps, "fetch" | "clock" | "random" | "retry" | "attemptTimeoutMs" | "leaseMs">> & {
+    readonly schedule?: ScheduleFn;
+    /** Longest sleep of the delivery loop between passes (default 30 s). */
+    readonly idleMs?: number;
+  };
   readonly log?: (line: string) => void;
 }
 
@@ -34,20 +50,39 @@ export interface EmbeddedServer {
 
 export async function startEmbeddedServer(options: EmbeddedServerOptions): Promise<EmbeddedServer> {
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
-  const worker = parseWorkerConfig(options.env);
-  const store = createStore(worker.store);
+  const config = parseWorkerConfig(options.env);
+  const store = createStore(config.store);
+  const webhookPolicy: WebhookNetworkPolicy = { allowPrivateAddresses: options.allowPrivateWebhooks ?? false };
+  const hooks = options.webhooks ?? {};
+  const worker = new WebhookDeliveryWorker({
+    store,
+    secrets: new WebhookSecretStore({ store, ...(hooks.clock ? { clock: hooks.clock } : {}) }),
+    fetch: hooks.fetch ?? createGuardedFetch(webhookPolicy),
+    policy: webhookPolicy,
+    ...hooks,
+  });
+  // Pending deliveries in the store (from before a restart) are found by the loop's first pass.
+  const deliveries = startDeliveryLoop({
+    worker,
+    ...(hooks.clock ? { clock: hooks.clock } : {}),
+    ...(hooks.schedule ? { schedule: hooks.schedule } : {}),
+    ...(hooks.idleMs === undefined ? {} : { idleMs: hooks.idleMs }),
+    onError: (error) => log(JSON.stringify({ event: "webhook_error", error: error instanceof Error ? `${error.name}: ${error.message}` : String(error) })),
+  });
+  const events = new OutboxJobEventSink(store, () => deliveries.kick());
   let slices!: StoreSliceService;
   const dispatcher: Dispatcher = await createDispatcher(parseDispatcherConfig(options.env), {
     runSlice: (invocation, context) => slices.run(invocation, { signal: context.signal }),
     onError: (invocation, error) => log(JSON.stringify({ event: "slice_error", ...invocation, error: error instanceof Error ? `${error.name}: ${error.message}` : String(error) })),
   });
-  slices = new StoreSliceService({ store, dispatcher, objectives: options.objectives ?? defaultObjectives(), budget: worker.budget, device: worker.device });
+  slices = new StoreSliceService({ store, dispatcher, objectives: options.objectives ?? defaultObjectives(), budget: config.budget, device: config.device, events });
   const app = createApi(
     {
       store,
       dispatcher,
       keys: new ApiKeyRegistry(store),
-      webhookPolicy: { allowPrivateAddresses: options.allowPrivateWebhooks ?? false },
+      webhookPolicy,
+      events,
       ...(store instanceof S3Store ? { presignUpload: (key: string, type: string, ttl: number) => store.presignPut(key, type, ttl) } : {}),
     },
     { logError: (error, c) => log(JSON.stringify({ event: "request_error", method: c.req.method, path: c.req.path, error: String(error) })) },
@@ -61,11 +96,12 @@ export async function startEmbeddedServer(options: EmbeddedServerOptions): Promi
   return {
     url: `http://${host}:${address.port}`,
     store,
-    worker,
+    worker: config,
     async close() {
       await new Promise<void>((done) => server.close(() => done()));
       if (dispatcher instanceof InProcessDispatcher) await dispatcher.close({ interrupt: true });
       else await dispatcher.close();
+      await deliveries.close();
     },
   };
 }

@@ -139,3 +139,51 @@ describe("runSliceFunction", () => {
     expect((await new JobStore(store).read("job1"))!.record).toMatchObject({ status: "succeeded", step: 12 });
   });
 });
+
+describe("runSliceFunction and webhooks", () => {
+  async function hookedJob() {
+    const dir = join(root, String(dirs++));
+    const store = new FsStore({ root: dir });
+    const record = newJobRecord({ id: "job1", tenantId: "t1", keyId: "k1", config: syntheticConfig(), webhook: { url: "http://127.0.0.1:9/hook" }, now: new Date() });
+    await new JobStore(store).create(record);
+    return { dir, store };
+  }
+
+  it("delivers the job's events from the outbox after the slice, signed with the tenant's secret", async () => {
+    const { dir, store } = await hookedJob();
+    const sent: Array<{ headers: Record<string, string>; body: string }> = [];
+    const env = { DVAR_STORE_DIR: dir, DVAR_SLICE_MAX_STEPS: "5", DVAR_ALLOW_PRIVATE_WEBHOOKS: "true" };
+    const code = await runSliceFunction(["--job", "job1", "--slice", "0"], env, {
+      log: () => {},
+      webhookFetch: async (_url, init) => (sent.push({ headers: init.headers, body: init.body }), { status: 200 }),
+    });
+    expect(code).toBe(0);
+    const { Webhook } = await import("standardwebhooks");
+    const { WebhookSecretStore } = await import("../../src/services/webhooks/index.js");
+    const [secret] = await new WebhookSecretStore({ store }).activeSecrets("t1");
+    const types = sent.map(({ headers, body }) => (new Webhook(secret!).verify(body, headers) as { type: string }).type);
+    expect(types.sort()).toEqual(["inversion.started", "inversion.succeeded"]);
+  });
+
+  it("leaves a failed delivery pending for a later pass and refuses a loopback URL unless allowed", async () => {
+    const failing = await hookedJob();
+    const code = await runSliceFunction(["--job", "job1", "--slice", "0"], { DVAR_STORE_DIR: failing.dir, DVAR_SLICE_MAX_STEPS: "5", DVAR_ALLOW_PRIVATE_WEBHOOKS: "true" }, {
+      log: () => {},
+      webhookFetch: async () => ({ status: 500 }),
+    });
+    expect(code).toBe(0);
+    const { WebhookOutbox } = await import("../../src/services/webhooks/index.js");
+    const pending = (await new WebhookOutbox(failing.store).read("job1", "inversion.succeeded"))!.record;
+    expect(pending).toMatchObject({ status: "pending", attempts: [{ status: 500 }] });
+
+    const guarded = await hookedJob();
+    let contacted = false;
+    await runSliceFunction(["--job", "job1", "--slice", "0"], { DVAR_STORE_DIR: guarded.dir, DVAR_SLICE_MAX_STEPS: "5" }, {
+      log: () => {},
+      webhookFetch: async () => ((contacted = true), { status: 200 }),
+    });
+    expect(contacted).toBe(false);
+    expect((await new WebhookOutbox(guarded.store).read("job1", "inversion.succeeded"))!.record.status).toBe("refused");
+    await expect(runSliceFunction(["--job", "job1", "--slice", "0"], { DVAR_STORE_DIR: guarded.dir, DVAR_ALLOW_PRIVATE_WEBHOOKS: "yes" }, { log: () => {} })).resolves.toBe(2);
+  });
+});

@@ -14,3 +14,17 @@ export { createGuardedFetch, type WebhookFetch } from "./guarded-fetch.js";
 export { generateWebhookSecret, InvalidWebhookSecretError, parseWebhookSecret, SECRET_PREFIX } from "./secret.js";
 export { signWebhook, verifyWebhook, WebhookVerificationError, type WebhookHeaders } from "./signature.js";
 export { checkWebhookUrl, WebhookUrlRefusedError, type CheckedWebhookUrl, type WebhookNetworkPolicy, type WebhookUrlProblem } from "./url-guard.js";
+export { CorruptWebhookSecretError, DEFAULT_ROTATION_GRACE_MS, WebhookSecretStore, webhookSecretKey, type WebhookSecretRecord } from "./secret-store.js";
+export {
+  CorruptDeliveryRecordError,
+  DELIVERY_STATUSES,
+  deliveryKey,
+  OutboxJobEventSink,
+  pendingMarkerKey,
+  WebhookOutbox,
+  type DeliveryRecord,
+  type DeliveryStatus,
+  type VersionedDelivery,
+} from "./outbox.js";
+export { WebhookDeliveryWorker, type DeliveryPassResult, type DeliveryWorkerDeps } from "./delivery-worker.js";
+export { realTimer, startDeliveryLoop, type DeliveryLoop, type DeliveryLoopOptions, type ScheduleFn } from "./delivery-loop.js";

@@ -20,6 +20,8 @@ export const ROUTES: readonly RouteCase[] = [
   { name: "events", method: "GET", path: "/v1/inversions/{id}/events" },
   { name: "usage", method: "GET", path: "/v1/usage" },
   { name: "upload", method: "POST", path: "/v1/uploads", body: "x", contentType: "image/png" },
+  { name: "webhook secret", method: "GET", path: "/v1/webhook-secret" },
+  { name: "webhook secret rotation", method: "POST", path: "/v1/webhook-secret/rotate" },
 ];
 
 const JOB_ROUTES = ROUTES.filter((r) => r.path.includes("{id}"));
