@@ -97,3 +97,21 @@ describe("textual_inversion jobs on the bundled model", () => {
     expect(Buffer.from(sliced.a1111.bytes).equals(Buffer.from(whole.a1111.bytes))).toBe(true);
   }, 120_000);
 });
+
+describe("textual_inversion jobs the engine refuses", () => {
+  it("fails the job with a clear code when the initializer word is not one token", async () => {
+    const store = new MemoryStore();
+    const models = defaultModelCatalog();
+    const h = await createHarness({ store, objectives: defaultObjectives({ store, models }), deps: { models } });
+    const upload = await h.call("/v1/uploads", { method: "POST", headers: { "content-type": "image/png" }, body: await readFile(join(CONCEPT, "00.png")) });
+    const { id: uploadId } = (await upload.json()) as { id: string };
+    const created = await h.post("/v1/inversions", jobBody([uploadId], { initializer_token: "cat" }));
+    expect(created.status).toBe(202);
+    const { id } = (await created.json()) as { id: string };
+    await h.dispatcher.drain();
+    const job = (await (await h.call(`/v1/inversions/${id}`)).json()) as Record<string, any>;
+    expect(job.status).toBe("failed");
+    expect(job.error.code).toBe("invalid_token");
+    expect(job.error.message).toContain('the initializer word "cat" must be a single token');
+  });
+});
