@@ -5,6 +5,7 @@
 import type { Dispatcher } from "../ports/dispatcher/index.js";
 import type { Store } from "../ports/store/index.js";
 import type { Clock } from "../ports/clock.js";
+import type { ModelCatalog } from "../services/models/model-catalog.js";
 import type { JobEventSink } from "../services/slices/index.js";
 import type { WebhookNetworkPolicy } from "../services/webhooks/index.js";
 import type { ApiKeyAuthenticator } from "./middleware/require-api-key.js";
@@ -15,6 +16,8 @@ export interface ApiDeps {
   readonly keys: ApiKeyAuthenticator;
   /** Webhook URLs are checked against it when a job is created. */
   readonly webhookPolicy: WebhookNetworkPolicy;
+  /** When given, a textual_inversion job naming a model it does not serve is refused at creation (422). */
+  readonly models?: ModelCatalog;
   /** Job lifecycle events raised by the API itself (cancel). */
   readonly events?: JobEventSink;
   readonly clock?: Clock;

@@ -11,6 +11,7 @@ import { createDispatcher, parseDispatcherConfig, type Dispatcher } from "../por
 import { InProcessDispatcher } from "../ports/dispatcher/inprocess.js";
 import { S3Store, type Store } from "../ports/store/index.js";
 import { ApiKeyRegistry } from "../services/auth/index.js";
+import { defaultModelCatalog } from "../services/models/model-catalog.js";
 import { defaultObjectives, StoreSliceService, type ObjectiveFactory } from "../services/slices/index.js";
 import {
   createGuardedFetch,
@@ -70,17 +71,19 @@ export async function startEmbeddedServer(options: EmbeddedServerOptions): Promi
     onError: (error) => log(JSON.stringify({ event: "webhook_error", error: error instanceof Error ? `${error.name}: ${error.message}` : String(error) })),
   });
   const events = new OutboxJobEventSink(store, () => deliveries.kick());
+  const models = defaultModelCatalog();
   let slices!: StoreSliceService;
   const dispatcher: Dispatcher = await createDispatcher(parseDispatcherConfig(options.env), {
     runSlice: (invocation, context) => slices.run(invocation, { signal: context.signal }),
     onError: (invocation, error) => log(JSON.stringify({ event: "slice_error", ...invocation, error: error instanceof Error ? `${error.name}: ${error.message}` : String(error) })),
   });
-  slices = new StoreSliceService({ store, dispatcher, objectives: options.objectives ?? defaultObjectives(), budget: config.budget, device: config.device, events });
+  slices = new StoreSliceService({ store, dispatcher, objectives: options.objectives ?? defaultObjectives({ store, models }), budget: config.budget, device: config.device, events });
   const app = createApi(
     {
       store,
       dispatcher,
       keys: new ApiKeyRegistry(store),
+      models,
       webhookPolicy,
       events,
       ...(store instanceof S3Store ? { presignUpload: (key: string, type: string, ttl: number) => store.presignPut(key, type, ttl) } : {}),

@@ -12,6 +12,7 @@ import { PreconditionFailedError, type Store } from "../../ports/store/index.js"
 import type { Principal } from "../auth/index.js";
 import { isTerminal, JobStore, newJobRecord, type VersionedJob } from "../jobs/index.js";
 import { noJobEvents, type JobEventSink } from "../slices/index.js";
+import { UnknownModelError, type ModelCatalog } from "../models/model-catalog.js";
 import { uploadKey } from "../uploads/upload-keys.js";
 import { UsageLedger } from "../usage/index.js";
 import { checkWebhookUrl, WebhookUrlRefusedError, type WebhookNetworkPolicy } from "../webhooks/index.js";
@@ -36,6 +37,8 @@ export interface InversionServiceDeps {
   readonly store: Store;
   readonly dispatcher: Pick<Dispatcher, "dispatch">;
   readonly webhookPolicy: WebhookNetworkPolicy;
+  /** When given, textual_inversion jobs must name a model it serves. */
+  readonly models?: ModelCatalog;
   readonly events?: JobEventSink;
   readonly clock?: Clock;
   readonly newId?: (prefix: "inv" | "upl") => string;
@@ -67,7 +70,10 @@ export class InversionService {
         throw error;
       }
     }
-    if (request.objective === "textual_inversion") await this.assertUploadsExist(principal.tenantId, request.images);
+    if (request.objective === "textual_inversion") {
+      this.assertModelServed(request.model);
+      await this.assertUploadsExist(principal.tenantId, request.images);
+    }
     let record;
     try {
       record = newJobRecord({
@@ -146,6 +152,15 @@ export class InversionService {
     const used = await new UsageLedger(this.deps.store).summarize({ tenantId: principal.tenantId, keyId: principal.keyId });
     if (used.seconds >= principal.budgetSeconds) {
       throw new BudgetExhaustedError(`this API key has used ${used.seconds.toFixed(1)} of its ${principal.budgetSeconds} device seconds`);
+    }
+  }
+
+  private assertModelServed(model: string): void {
+    try {
+      this.deps.models?.resolve(model);
+    } catch (error) {
+      if (error instanceof UnknownModelError) throw new InversionInputError(`model: ${error.message}`);
+      throw error;
     }
   }
 

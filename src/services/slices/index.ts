@@ -6,6 +6,16 @@ export {
   type SliceService,
   type SliceServiceDeps,
 } from "./slice-service.js";
-export { defaultObjectives, objectiveRegistry, syntheticObjectiveFactory, UnsupportedObjectiveError, type ObjectiveFactory, type PreparedObjective } from "./objectives.js";
+export {
+  defaultObjectives,
+  ObjectiveInputError,
+  objectiveRegistry,
+  syntheticObjectiveFactory,
+  UnsupportedObjectiveError,
+  type DefaultObjectivesDeps,
+  type ObjectiveFactory,
+  type PreparedObjective,
+} from "./objectives.js";
+export { textualInversionObjectiveFactory, writeDefaultOutputs, writeEmbeddingOutputs, type TextualInversionFactoryOptions } from "./textual-inversion.js";
 export { checkpointKey, newAttemptId, outputsPrefix, writeParamsOutput, type OutputContext, type OutputWriter } from "./artifacts.js";
 export { noJobEvents, type JobEventSink } from "./events.js";

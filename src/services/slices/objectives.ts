@@ -6,17 +6,33 @@
 import type { InversionConfig } from "../../core/inversion/config.js";
 import type { Objective } from "../../core/inversion/objective.js";
 import { createSyntheticObjective, syntheticSettingsFrom } from "../../core/synthetic/objective.js";
+import type { Store } from "../../ports/store/index.js";
+import type { ModelCatalog } from "../models/model-catalog.js";
+import { textualInversionObjectiveFactory, TEXTUAL_INVERSION_KIND } from "./textual-inversion.js";
 
 export interface PreparedObjective {
   readonly objective: Objective;
   /** The parameters before the first update (used only when the job has no checkpoint yet). */
   initialParams(): Float32Array;
+  /** Releases what the objective holds (model sessions); the slice service calls it after the slice. */
+  close?(): Promise<void>;
 }
 
 export type ObjectiveFactory = (config: InversionConfig, jobId: string) => Promise<PreparedObjective>;
 
 export class UnsupportedObjectiveError extends Error {
   override readonly name = "UnsupportedObjectiveError";
+}
+
+/** The job's objective cannot be built from what it names (unknown model, undecodable image, ...): the job fails with `code`. */
+export class ObjectiveInputError extends Error {
+  override readonly name = "ObjectiveInputError";
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
 }
 
 export const syntheticObjectiveFactory: ObjectiveFactory = async (config) => {
@@ -38,7 +54,16 @@ export function objectiveRegistry(factories: Readonly<Record<string, ObjectiveFa
   };
 }
 
-/** The objectives this build can run. */
-export function defaultObjectives(): ObjectiveFactory {
-  return objectiveRegistry({ synthetic: syntheticObjectiveFactory });
+export interface DefaultObjectivesDeps {
+  /** Where uploads live; without it only the synthetic objective is available. */
+  readonly store?: Store;
+  readonly models?: ModelCatalog;
+}
+
+/** The objectives this build can run: the synthetic one, and Textual Inversion when a store is given. */
+export function defaultObjectives(deps: DefaultObjectivesDeps = {}): ObjectiveFactory {
+  return objectiveRegistry({
+    synthetic: syntheticObjectiveFactory,
+    ...(deps.store ? { [TEXTUAL_INVERSION_KIND]: textualInversionObjectiveFactory({ store: deps.store, ...(deps.models ? { models: deps.models } : {}) }) } : {}),
+  });
 }

@@ -28,9 +28,10 @@ import type { Store } from "../../ports/store/index.js";
 import { isTerminal, type JobRecord, type SliceReport } from "../jobs/job-record.js";
 import { JobStore, type VersionedJob } from "../jobs/job-store.js";
 import { UsageLedger } from "../usage/usage-ledger.js";
-import { checkpointKey, newAttemptId, writeParamsOutput, type OutputWriter } from "./artifacts.js";
+import { checkpointKey, newAttemptId, type OutputWriter } from "./artifacts.js";
 import { noJobEvents, type JobEventSink } from "./events.js";
-import { UnsupportedObjectiveError, type ObjectiveFactory, type PreparedObjective } from "./objectives.js";
+import { ObjectiveInputError, UnsupportedObjectiveError, type ObjectiveFactory, type PreparedObjective } from "./objectives.js";
+import { writeDefaultOutputs } from "./textual-inversion.js";
 
 export interface SliceRunOptions {
   /** Aborted on shutdown: the slice stops after the current update, checkpoints, and does not dispatch a successor. */
@@ -96,7 +97,7 @@ export class StoreSliceService implements SliceService {
     this.jobs = new JobStore(deps.store);
     this.usage = new UsageLedger(deps.store);
     this.events = deps.events ?? noJobEvents;
-    this.outputs = deps.outputs ?? writeParamsOutput;
+    this.outputs = deps.outputs ?? writeDefaultOutputs;
     this.clock = deps.clock ?? systemClock;
     this.monotonic = deps.monotonic ?? (() => performance.now());
     this.attemptId = deps.attemptId ?? newAttemptId;
@@ -118,24 +119,30 @@ export class StoreSliceService implements SliceService {
     }
 
     let state: InversionState;
-    let prepared: PreparedObjective;
+    let prepared: PreparedObjective | undefined;
     try {
       const config = parseInversionConfig(current.record.config);
       prepared = await this.deps.objectives(config, invocation.jobId);
       state = await this.loadState(current.record, config, prepared);
     } catch (error) {
+      await prepared?.close?.();
       const permanent = asPermanent(error);
       if (!permanent) throw error;
       return this.failJob(current, permanent);
     }
 
     // 3. The bounded slice.
-    const result = await runSlice(state, {
-      objective: yieldingObjective(prepared.objective),
-      budget: this.deps.budget,
-      clock: this.monotonic,
-      interrupted: () => options.signal?.aborted ?? false,
-    });
+    let result;
+    try {
+      result = await runSlice(state, {
+        objective: yieldingObjective(prepared.objective),
+        budget: this.deps.budget,
+        clock: this.monotonic,
+        interrupted: () => options.signal?.aborted ?? false,
+      });
+    } finally {
+      await prepared.close?.();
+    }
 
     // 4-5. Everything the advance will point to, durable first, under this attempt's keys.
     const attempt = this.attemptId();
@@ -284,5 +291,6 @@ function asPermanent(error: unknown): PermanentSliceError | undefined {
   if (error instanceof CheckpointError) return new PermanentSliceError(`checkpoint_${error.code}`, error.message);
   if (error instanceof InvalidConfigError) return new PermanentSliceError("invalid_config", error.message);
   if (error instanceof UnsupportedObjectiveError) return new PermanentSliceError("unsupported_objective", error.message);
+  if (error instanceof ObjectiveInputError) return new PermanentSliceError(error.code, error.message);
   return undefined;
 }

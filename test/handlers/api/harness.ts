@@ -7,7 +7,8 @@ import type { ApiDeps } from "../../../src/handlers/deps.js";
 import { InProcessDispatcher } from "../../../src/ports/dispatcher/index.js";
 import { MemoryStore, type Store } from "../../../src/ports/store/index.js";
 import { ApiKeyRegistry } from "../../../src/services/auth/index.js";
-import { defaultObjectives, StoreSliceService, type OutputWriter } from "../../../src/services/slices/index.js";
+import type { SliceBudget } from "../../../src/core/inversion/run-slice.js";
+import { defaultObjectives, StoreSliceService, type ObjectiveFactory, type OutputWriter } from "../../../src/services/slices/index.js";
 
 export interface Harness {
   readonly app: ReturnType<typeof createApi>;
@@ -27,6 +28,10 @@ export interface HarnessOptions {
   readonly deps?: Partial<ApiDeps>;
   /** Default: a fresh MemoryStore. */
   readonly store?: Store;
+  /** Default: defaultObjectives() without a store (synthetic only). */
+  readonly objectives?: ObjectiveFactory;
+  /** Default: 40 steps or a minute per slice. */
+  readonly budget?: SliceBudget;
 }
 
 export async function createHarness(options: HarnessOptions = {}): Promise<Harness> {
@@ -47,8 +52,8 @@ export async function createHarness(options: HarnessOptions = {}): Promise<Harne
   service = new StoreSliceService({
     store,
     dispatcher,
-    objectives: defaultObjectives(),
-    budget: { maxWallMs: 60_000, maxSteps: 40 },
+    objectives: options.objectives ?? defaultObjectives(),
+    budget: options.budget ?? { maxWallMs: 60_000, maxSteps: 40 },
     device: "cpu",
     ...(options.outputs ? { outputs: options.outputs } : {}),
   });

@@ -1,0 +1,47 @@
+/**
+ * Which model ids a deployment serves, and the model folder behind each. Jobs name a model by
+ * id, never by path, so a client cannot point the engine at an arbitrary folder.
+ */
+import { existsSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+
+export class UnknownModelError extends Error {
+  override readonly name = "UnknownModelError";
+}
+
+export interface ModelCatalog {
+  /** The ids served, for messages and docs. */
+  ids(): string[];
+  /** The model folder of `id`; throws UnknownModelError for an id not served. */
+  resolve(id: string): string;
+}
+
+/** A catalog over a fixed id -> folder table. */
+export function modelCatalog(folders: Readonly<Record<string, string>>): ModelCatalog {
+  const table = new Map(Object.entries(folders).map(([id, dir]) => [id, resolve(dir)]));
+  return {
+    ids: () => [...table.keys()],
+    resolve(id) {
+      const dir = table.get(id);
+      if (dir === undefined) throw new UnknownModelError(`model "${id}" is not served here (available: ${[...table.keys()].join(", ") || "none"})`);
+      return dir;
+    },
+  };
+}
+
+/** The package root (the folder holding package.json), from this module's location in src/ or dist/src/. */
+function packageRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, "package.json"))) {
+    const up = dirname(dir);
+    if (up === dir) throw new Error("cannot find the package root (no package.json above the model catalog)");
+    dir = up;
+  }
+  return dir;
+}
+
+/** The default catalog: the bundled tiny model. */
+export function defaultModelCatalog(): ModelCatalog {
+  return modelCatalog({ "tiny-sd": join(packageRoot(), "models", "tiny-sd") });
+}

@@ -1,0 +1,118 @@
+/**
+ * The "textual-inversion" objective for slices, and its output writer. A job's config names a
+ * model id, a placeholder, an initializer word and upload Store keys; each slice resolves the
+ * id through the model catalog, copies the uploads' bytes into a private temporary folder and
+ * hands them to the engine (describeInversion + openInversion), which decodes them with its
+ * own image loader and rebuilds the objective from the config and seed alone, so every slice
+ * of a job trains on the identical objective and a resumed run is bit-identical.
+ */
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { z } from "zod";
+import { encodeA1111Embedding, encodeDiffusersEmbedding } from "../../engine/embeddings/index.js";
+import { ImageInputError } from "../../engine/images/index.js";
+import { describeInversion, InversionJobError, openInversion } from "../../engine/inversion/job.js";
+import { a1111FileName, embeddingOf } from "../../engine/inversion/outputs.js";
+import { ModelFolderError } from "../../engine/model/folder.js";
+import { TokenizerError } from "../../engine/tokenizer/clip-tokenizer.js";
+import type { Store } from "../../ports/store/index.js";
+import { EMBEDDING_OUTPUTS } from "../inversions/job-view.js";
+import { defaultModelCatalog, UnknownModelError, type ModelCatalog } from "../models/model-catalog.js";
+import { outputsPrefix, writeParamsOutput, type OutputWriter } from "./artifacts.js";
+import { ObjectiveInputError, type ObjectiveFactory } from "./objectives.js";
+
+export const TEXTUAL_INVERSION_KIND = "textual-inversion";
+
+/** The objective record the API writes (services/inversions/config-from-request.ts). */
+const tiObjectiveSchema = z.strictObject({
+  kind: z.literal(TEXTUAL_INVERSION_KIND),
+  model: z.string().min(1),
+  placeholderToken: z.string().min(1),
+  initializerToken: z.string().min(1),
+  numVectors: z.int().min(1),
+  learnableProperty: z.enum(["object", "style"]),
+  images: z.array(z.string().min(1)).min(1),
+});
+
+export type TextualInversionObjective = z.infer<typeof tiObjectiveSchema>;
+
+export function parseTextualInversionObjective(objective: unknown): TextualInversionObjective {
+  const parsed = tiObjectiveSchema.safeParse(objective);
+  if (!parsed.success) throw new ObjectiveInputError("invalid_config", `the textual-inversion objective is malformed: ${z.prettifyError(parsed.error)}`);
+  return parsed.data;
+}
+
+export interface TextualInversionFactoryOptions {
+  readonly store: Store;
+  readonly models?: ModelCatalog;
+  /** onnxruntime intra-op threads (0: all cores). */
+  readonly threads?: number;
+  /** Compiled-graph cache folder (engine default when absent; null disables it). */
+  readonly cacheDir?: string | null;
+}
+
+/** Engine refusals of the job's content: retrying cannot fix them, so the job fails with a code. */
+function asInputError(error: unknown): ObjectiveInputError | undefined {
+  if (error instanceof ObjectiveInputError) return error;
+  if (error instanceof UnknownModelError) return new ObjectiveInputError("unknown_model", error.message);
+  if (error instanceof ImageInputError) return new ObjectiveInputError("invalid_image", error.message);
+  if (error instanceof TokenizerError) return new ObjectiveInputError("invalid_token", error.message);
+  if (error instanceof InversionJobError || error instanceof ModelFolderError) return new ObjectiveInputError("invalid_objective", error.message);
+  return undefined;
+}
+
+export function textualInversionObjectiveFactory(options: TextualInversionFactoryOptions): ObjectiveFactory {
+  const models = options.models ?? defaultModelCatalog();
+  const threads = options.threads ?? 0;
+  return async (config, jobId) => {
+    const dir = await mkdtemp(join(tmpdir(), "dvar-ti-"));
+    try {
+      const spec = parseTextualInversionObjective(config.objective);
+      const modelDir = models.resolve(spec.model);
+      const files: string[] = [];
+      for (const [i, key] of spec.images.entries()) {
+        const found = await options.store.get(key);
+        if (!found) throw new ObjectiveInputError("upload_missing", `job "${jobId}": training image ${key} is not in the store`);
+        // No extension: the engine decides the format from the bytes, never from a name.
+        const file = join(dir, `image-${String(i).padStart(3, "0")}`);
+        await writeFile(file, found.body);
+        files.push(file);
+      }
+      const description = await describeInversion(
+        { model: modelDir, images: files, token: spec.placeholderToken, init: { kind: "word", word: spec.initializerToken }, seed: config.seed, numVectors: spec.numVectors, property: spec.learnableProperty },
+        { threads },
+      );
+      const open = await openInversion(description, config.seed, { threads, ...(options.cacheDir !== undefined ? { cacheDir: options.cacheDir } : {}) });
+      const initial = open.initialParams;
+      return { objective: open.objective, initialParams: () => initial.slice(), close: () => open.close() };
+    } catch (error) {
+      throw asInputError(error) ?? error;
+    } finally {
+      // openInversion has read and encoded the images; the copies are not needed after it.
+      await rm(dir, { recursive: true, force: true });
+    }
+  };
+}
+
+/** Writes a finished textual inversion's embedding in both formats the API serves. */
+export const writeEmbeddingOutputs: OutputWriter = async ({ store, job, state, attempt }) => {
+  const spec = parseTextualInversionObjective(job.config.objective);
+  const embedding = embeddingOf(state, spec.placeholderToken, spec.numVectors);
+  const files = {
+    [EMBEDDING_OUTPUTS.diffusers]: encodeDiffusersEmbedding(embedding),
+    // A1111 calls an embedding by its file name; the API serves it under the same name.
+    [EMBEDDING_OUTPUTS.a1111]: encodeA1111Embedding({ ...embedding, token: a1111FileName(spec.placeholderToken).replace(/\.safetensors$/, "") }),
+  };
+  const keys: Record<string, string> = {};
+  for (const [name, bytes] of Object.entries(files)) {
+    const key = `${outputsPrefix(job.id, attempt)}${name}.safetensors`;
+    await store.put(key, bytes, { ifNoneMatch: "*", contentType: "application/octet-stream" });
+    keys[name] = key;
+  }
+  return keys;
+};
+
+/** Embeddings for textual inversions, the raw parameters for anything else. */
+export const writeDefaultOutputs: OutputWriter = (context) =>
+  (context.job.config.objective as { kind?: unknown } | undefined)?.kind === TEXTUAL_INVERSION_KIND ? writeEmbeddingOutputs(context) : writeParamsOutput(context);

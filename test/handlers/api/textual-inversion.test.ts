@@ -1,0 +1,117 @@
+/**
+ * A textual_inversion job end to end through the API on the bundled tiny model: uploads of the
+ * bundled "arrow" concept, a job of 6 fixed steps run in slices of 2 (each slice rebuilds the
+ * objective from the job config), both embedding downloads, and bit-identity with the same job
+ * run in one slice.
+ */
+import { readdir, readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { decodeEmbedding } from "../../../src/engine/embeddings/index.js";
+import { MemoryStore } from "../../../src/ports/store/index.js";
+import { defaultModelCatalog } from "../../../src/services/models/model-catalog.js";
+import { defaultObjectives } from "../../../src/services/slices/index.js";
+import { createHarness, problem, storedKeys } from "./harness.js";
+
+const CONCEPT = "examples/concepts/arrow";
+const STEPS = 6;
+const NUM_VECTORS = 2;
+
+function jobBody(images: string[], overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    objective: "textual_inversion",
+    model: "tiny-sd",
+    placeholder_token: "<arrow>",
+    initializer_token: "circle",
+    num_vectors: NUM_VECTORS,
+    images,
+    seed: 11,
+    max_steps: STEPS,
+    stopping: { name: "fixed", steps: STEPS },
+    ...overrides,
+  };
+}
+
+/** Runs the job with `sliceSteps` per slice; returns the job resource, its dispatches and both downloads. */
+async function runJob(sliceSteps: number) {
+  const store = new MemoryStore();
+  const models = defaultModelCatalog();
+  const h = await createHarness({ store, objectives: defaultObjectives({ store, models }), budget: { maxSteps: sliceSteps, maxWallMs: 600_000 }, deps: { models } });
+  const files = (await readdir(CONCEPT)).filter((f) => f.endsWith(".png")).sort();
+  const ids: string[] = [];
+  for (const file of files) {
+    const response = await h.call("/v1/uploads", { method: "POST", headers: { "content-type": "image/png" }, body: await readFile(join(CONCEPT, file)) });
+    expect(response.status).toBe(201);
+    ids.push(((await response.json()) as { id: string }).id);
+  }
+  const created = await h.post("/v1/inversions", jobBody(ids));
+  expect(created.status).toBe(202);
+  const { id } = (await created.json()) as { id: string };
+  await h.dispatcher.drain();
+  const job = (await (await h.call(`/v1/inversions/${id}`)).json()) as Record<string, any>;
+  expect(job.status, JSON.stringify(job.error)).toBe("succeeded");
+  const download = async (format: string) => {
+    const response = await h.call(`/v1/inversions/${id}/embedding?format=${format}`);
+    expect(response.status).toBe(200);
+    return { name: response.headers.get("content-disposition"), bytes: new Uint8Array(await response.arrayBuffer()) };
+  };
+  return { h, job, slices: h.dispatched.filter((d) => d.jobId === id).length, diffusers: await download("diffusers"), a1111: await download("a1111") };
+}
+
+describe("textual_inversion jobs on the bundled model", () => {
+  it("refuses a model it does not serve at creation (422) and stores nothing", async () => {
+    const store = new MemoryStore();
+    const h = await createHarness({ store, runSlices: false, deps: { models: defaultModelCatalog() } });
+    const response = await h.post("/v1/inversions", jobBody(["upl_00000000"], { model: "sd-15" }));
+    expect(response.status).toBe(422);
+    const body = await problem(response);
+    expect(body.code).toBe("invalid_input");
+    expect(body.detail).toContain('model "sd-15" is not served here (available: tiny-sd)');
+    expect(await storedKeys(store)).toEqual([]);
+  });
+
+  it("runs in slices of 2 steps, serves both embedding formats, and equals a one-slice run bit for bit", async () => {
+    const sliced = await runJob(2);
+    expect(sliced.job.status, JSON.stringify(sliced.job.error)).toBe("succeeded");
+    expect(sliced.job.step).toBe(STEPS);
+    expect(sliced.slices).toBe(STEPS / 2);
+
+    const diffusers = decodeEmbedding(sliced.diffusers.bytes);
+    expect(diffusers.format).toBe("diffusers");
+    expect(diffusers.embedding).toMatchObject({ token: "<arrow>", numVectors: NUM_VECTORS, hiddenSize: 64 });
+    const a1111 = decodeEmbedding(sliced.a1111.bytes);
+    expect(a1111.format).toBe("a1111");
+    expect(a1111.embedding).toMatchObject({ numVectors: NUM_VECTORS, hiddenSize: 64 });
+    expect(sliced.a1111.name).toBe('attachment; filename="arrow.safetensors"');
+    expect(Buffer.from(a1111.embedding.vectors.buffer).equals(Buffer.from(diffusers.embedding.vectors.buffer))).toBe(true);
+    expect(diffusers.embedding.vectors.every(Number.isFinite)).toBe(true);
+
+    const whole = await runJob(STEPS);
+    expect(whole.job.status).toBe("succeeded");
+    expect(whole.slices).toBe(1);
+    const reference = decodeEmbedding(whole.diffusers.bytes).embedding.vectors;
+    // Training moved the vectors away from the initializer's (both vectors start equal).
+    expect(Buffer.from(reference.slice(0, 64).buffer).equals(Buffer.from(reference.slice(64).buffer))).toBe(false);
+    expect(Buffer.from(diffusers.embedding.vectors.buffer).equals(Buffer.from(reference.buffer))).toBe(true);
+    expect(Buffer.from(sliced.diffusers.bytes).equals(Buffer.from(whole.diffusers.bytes))).toBe(true);
+    expect(Buffer.from(sliced.a1111.bytes).equals(Buffer.from(whole.a1111.bytes))).toBe(true);
+  }, 120_000);
+});
+
+describe("textual_inversion jobs the engine refuses", () => {
+  it("fails the job with a clear code when the initializer word is not one token", async () => {
+    const store = new MemoryStore();
+    const models = defaultModelCatalog();
+    const h = await createHarness({ store, objectives: defaultObjectives({ store, models }), deps: { models } });
+    const upload = await h.call("/v1/uploads", { method: "POST", headers: { "content-type": "image/png" }, body: await readFile(join(CONCEPT, "00.png")) });
+    const { id: uploadId } = (await upload.json()) as { id: string };
+    const created = await h.post("/v1/inversions", jobBody([uploadId], { initializer_token: "cat" }));
+    expect(created.status).toBe(202);
+    const { id } = (await created.json()) as { id: string };
+    await h.dispatcher.drain();
+    const job = (await (await h.call(`/v1/inversions/${id}`)).json()) as Record<string, any>;
+    expect(job.status).toBe("failed");
+    expect(job.error.code).toBe("invalid_token");
+    expect(job.error.message).toContain('the initializer word "cat" must be a single token');
+  });
+});
