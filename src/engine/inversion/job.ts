@@ -72,6 +72,9 @@ export function parseDescription(objective: Record<string, unknown>): InversionD
 }
 
 /** The learning rate the optimizer uses. */
+/** Training batch size when a request names none (the DVAR paper's first version). */
+export const DEFAULT_TRAIN_BATCH_SIZE = 4;
+
 export function effectiveLearningRate(d: InversionDescription): number {
   return d.scaleLr ? d.baseLearningRate * d.batchSize : d.baseLearningRate;
 }
@@ -107,7 +110,7 @@ export async function describeInversion(request: InversionRequest, options: { th
     numVectors,
     property,
     initializer: { kind: request.init.kind, ...(request.init.kind === "word" ? { word: request.init.word } : {}), tokenId: init.id, token: init.token },
-    batchSize: request.batchSize ?? 4,
+    batchSize: request.batchSize ?? DEFAULT_TRAIN_BATCH_SIZE,
     evalBatchSize: request.evalBatchSize ?? 4,
     flipProbability: request.flipProbability ?? 0.5,
     resolution: folder.resolution,

@@ -35,6 +35,10 @@ export const textualInversionRequestSchema = z
     initializer_token: z.string().regex(/^\S{1,40}$/).openapi({ example: "cat" }),
     num_vectors: z.number().int().min(1).max(16).default(1),
     learnable_property: z.enum(["object", "style"]).default("object"),
+    scale_lr: z
+      .boolean()
+      .default(true)
+      .openapi({ description: "Multiply learning_rate by the training batch size (4), as diffusers' --scale_lr and `dvar invert` do." }),
     images: z
       .array(z.string().regex(UPLOAD_ID_PATTERN))
       .min(1)

@@ -5,6 +5,7 @@
  */
 import type { InversionConfigInput } from "../../core/inversion/config.js";
 import { SYNTHETIC_DEFAULTS } from "../../core/synthetic/objective.js";
+import { DEFAULT_TRAIN_BATCH_SIZE } from "../../engine/inversion/job.js";
 import type { CreateInversionRequest } from "../../handlers/schemas/inversion-request.js";
 import { uploadKey } from "../uploads/upload-keys.js";
 
@@ -26,6 +27,8 @@ export function configFromRequest(request: CreateInversionRequest, tenantId: str
   }
   return {
     ...base,
+    // The same rate `dvar invert` trains at for the same number (diffusers' --scale_lr).
+    learningRate: request.scale_lr ? request.learning_rate * DEFAULT_TRAIN_BATCH_SIZE : request.learning_rate,
     objective: {
       kind: OBJECTIVE_KINDS.textual_inversion,
       model: request.model,

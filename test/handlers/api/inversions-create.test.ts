@@ -51,6 +51,21 @@ describe("POST /v1/inversions: happy path", () => {
     expect(job.error.code).toBe("unsupported_objective");
     const record = await new JobStore(h.store).read(created.id);
     expect(record?.record.config.objective).toMatchObject({ kind: "textual-inversion", images: [`tenants/tenant-a/uploads/${uploadId}`], numVectors: 1, learnableProperty: "object" });
+    // scale_lr (default true): the default 5e-3 times the training batch of 4, as `dvar invert` trains.
+    expect(record?.record.config.learningRate).toBeCloseTo(0.02, 12);
+
+    const unscaled = await h.post("/v1/inversions", {
+      objective: "textual_inversion",
+      model: "tiny-sd",
+      placeholder_token: "<cat-toy>",
+      initializer_token: "toy",
+      images: [uploadId],
+      learning_rate: 1e-3,
+      scale_lr: false,
+    });
+    expect(unscaled.status).toBe(202);
+    const unscaledRecord = await new JobStore(h.store).read(((await unscaled.json()) as { id: string }).id);
+    expect(unscaledRecord?.record.config.learningRate).toBe(1e-3);
   });
 });
 

@@ -28,7 +28,7 @@ if (rgwInstalled() || rgwRequired) {
     rgw = await startRgw();
     const client = new S3Client({ endpoint: rgw.endpoint, region: "us-east-1", forcePathStyle: true, credentials: { accessKeyId: rgw.accessKeyId, secretAccessKey: rgw.secretAccessKey } });
     await client.send(new CreateBucketCommand({ Bucket: bucket }));
-  }, 150_000);
+  }, 200_000);
   afterAll(async () => {
     await rgw?.stop();
   }, 30_000);

@@ -36,7 +36,7 @@ if (rgwInstalled() || rgwRequired) {
   beforeAll(async () => {
     rgw = await startRgw();
     await client().send(new CreateBucketCommand({ Bucket: bucket }));
-  }, 150_000);
+  }, 200_000);
   afterAll(async () => {
     await rgw?.stop();
   }, 30_000);
