@@ -154,8 +154,9 @@ if (chromiumInstalled() || chromiumRequired) {
     });
 
     it("downloads both embedding formats of a job whose objective wrote them", async () => {
-      // Stands in for the engine's OutputWriter (not wired yet): the final parameters under
-      // the two output names the API serves, so the page's download path is exercised.
+      // A synthetic job writes no embedding; this writer stores its final parameters under the two
+      // output names the API serves, so the page's download path runs in a second. The real
+      // textual-inversion writer is covered by test/handlers/api/textual-inversion.test.ts.
       const writer: OutputWriter = async ({ store: s, job, state, attempt }) => {
         const keys: Record<string, string> = {};
         for (const [name, tensor] of [["embedding.diffusers", "<concept>"], ["embedding.a1111", "emb_params"]] as const) {
