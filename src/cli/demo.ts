@@ -5,10 +5,9 @@
  */
 import { existsSync, readFileSync } from "node:fs";
 import { basename, join } from "node:path";
-import { parseArgs } from "node:util";
 import { runGenerate } from "./generate.js";
 import { runInvert } from "./invert/index.js";
-import { CliUsageError, type Subcommand } from "./command.js";
+import { CliUsageError, type Subcommand, parseFlags } from "./command.js";
 
 export const DEMO_DEFAULTS = { model: "models/tiny-sd", concept: "examples/concepts/arrow", out: "runs/demo" };
 
@@ -27,15 +26,7 @@ export function suggestedInitializer(conceptDir: string): string | undefined {
 }
 
 export async function runDemo(argv: string[]): Promise<number> {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      options: { model: { type: "string" }, concept: { type: "string" }, out: { type: "string" }, stop: { type: "string" }, "max-steps": { type: "string" }, json: { type: "boolean" }, help: { type: "boolean", short: "h" } },
-    }));
-  } catch (error) {
-    throw new CliUsageError((error as Error).message);
-  }
+  const values = parseFlags(argv, { model: { type: "string" }, concept: { type: "string" }, out: { type: "string" }, stop: { type: "string" }, "max-steps": { type: "string" }, json: { type: "boolean" }, help: { type: "boolean", short: "h" } });
   if (values.help) {
     process.stdout.write(HELP + "\n");
     return 0;

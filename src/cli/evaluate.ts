@@ -6,7 +6,6 @@
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { parseArgs } from "node:util";
 import { compareOnConcept, type ConceptResult, type ConceptSamples, markdownTable, summarise } from "../engine/evaluation/compare.js";
 import { conceptGridPng } from "../engine/evaluation/grid.js";
 import { PAPER_SCORE_SETTINGS } from "../engine/evaluation/reconstruction.js";
@@ -14,7 +13,7 @@ import { openGenerator } from "../engine/generate/pipeline.js";
 import { describeInversion, type InitChoice } from "../engine/inversion/job.js";
 import { openModelFolder } from "../engine/model/folder.js";
 import { openImageScorer } from "../engine/scoring/image-scorer.js";
-import { CliUsageError, type Subcommand } from "./command.js";
+import { CliUsageError, type Subcommand, parseFlags } from "./command.js";
 
 const HELP = `Usage: dvar evaluate --model DIR --concepts DIR [options]
 
@@ -55,20 +54,12 @@ export const evaluateCommand: Subcommand = {
   name: "evaluate",
   summary: "DVAR vs the 6,100-step baseline on a folder of concepts (reconstruction scores)",
   async run(argv) {
-    let values;
-    try {
-      ({ values } = parseArgs({
-        args: argv,
-        options: {
+    const values = parseFlags(argv, {
           model: { type: "string" }, concepts: { type: "string" }, concept: { type: "string", multiple: true },
           "baseline-steps": { type: "string" }, "score-every": { type: "string" }, samples: { type: "string" },
           "sample-steps": { type: "string" }, dvar: { type: "string" }, seed: { type: "string" }, threads: { type: "string" },
           out: { type: "string" }, grid: { type: "string" }, help: { type: "boolean", short: "h" },
-        },
-      }));
-    } catch (error) {
-      throw new CliUsageError((error as Error).message);
-    }
+        });
     if (values.help) {
       process.stdout.write(HELP + "\n");
       return 0;

@@ -1,11 +1,10 @@
 /** `dvar generate`: txt2img with a learned embedding (diffusers or A1111 file), PNG output. */
-import { parseArgs } from "node:util";
 import { SAMPLER_KINDS, type SamplerKind } from "../core/sampling/index.js";
 import { readEmbeddingFile } from "../engine/embeddings/index.js";
 import { generateImages } from "../engine/generate/pipeline.js";
 import { writePngs } from "../engine/generate/png.js";
 import { openModelFolder } from "../engine/model/folder.js";
-import { CliUsageError, type Subcommand } from "./command.js";
+import { CliUsageError, type Subcommand, parseFlags } from "./command.js";
 
 export const GENERATE_HELP = `Usage: dvar generate --model DIR --prompt "..." [--embedding FILE] [options]
 
@@ -44,20 +43,12 @@ function samplerKind(text: string | undefined): SamplerKind | undefined {
 }
 
 export async function runGenerate(argv: string[], stdout: { write(text: string): unknown } = process.stdout): Promise<number> {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      options: {
+  const values = parseFlags(argv, {
         model: { type: "string" }, prompt: { type: "string" }, embedding: { type: "string" }, token: { type: "string" },
         "negative-prompt": { type: "string" }, n: { type: "string" }, steps: { type: "string" }, guidance: { type: "string" },
         sampler: { type: "string" }, seed: { type: "string" }, out: { type: "string" }, threads: { type: "string" },
         json: { type: "boolean" }, help: { type: "boolean", short: "h" },
-      },
-    }));
-  } catch (error) {
-    throw new CliUsageError((error as Error).message);
-  }
+      });
   if (values.help) {
     stdout.write(GENERATE_HELP + "\n");
     return 0;

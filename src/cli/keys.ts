@@ -1,6 +1,5 @@
 /** `dvar keys create --tenant T`: issues an API key into the store (printed once, stored only as a hash). */
-import { parseArgs } from "node:util";
-import { CliUsageError, type Subcommand } from "./command.js";
+import { CliUsageError, type Subcommand, parseFlags } from "./command.js";
 import { createStore, parseWorkerConfig } from "../config/worker-config.js";
 import { ApiKeyRegistry, InvalidTenantIdError } from "../services/auth/index.js";
 
@@ -23,16 +22,7 @@ export async function runKeys(argv: string[], io: KeysIo): Promise<number> {
     return action === undefined ? 2 : 0;
   }
   if (action !== "create") throw new CliUsageError(`unknown action '${action}' (known: create)`);
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: rest,
-      strict: true,
-      options: { tenant: { type: "string" }, name: { type: "string" }, "budget-seconds": { type: "string" }, store: { type: "string" }, json: { type: "boolean" } },
-    }));
-  } catch (error) {
-    throw new CliUsageError((error as Error).message);
-  }
+  const values = parseFlags(rest, { tenant: { type: "string" }, name: { type: "string" }, "budget-seconds": { type: "string" }, store: { type: "string" }, json: { type: "boolean" } });
   if (values.tenant === undefined) throw new CliUsageError("--tenant is required");
   const budgetText = values["budget-seconds"];
   const budgetSeconds = budgetText === undefined ? undefined : Number(budgetText);

@@ -1,6 +1,5 @@
 /** `dvar serve`: the HTTP API on this machine (embedded defaults: filesystem store, in-process slices). */
-import { parseArgs } from "node:util";
-import { CliUsageError, type Subcommand } from "./command.js";
+import { CliUsageError, type Subcommand, parseFlags } from "./command.js";
 import { startEmbeddedServer } from "../server/embedded.js";
 
 export const SERVE_HELP = `Usage: dvar serve [--port N] [--host ADDR] [--store DIR] [--allow-private-webhooks]
@@ -26,22 +25,13 @@ export interface ServeOptions {
 }
 
 export function parseServeArgs(argv: string[], env: Readonly<Record<string, string | undefined>>): ServeOptions {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      strict: true,
-      options: {
+  const values = parseFlags(argv, {
         port: { type: "string" },
         host: { type: "string" },
         store: { type: "string" },
         "allow-private-webhooks": { type: "boolean" },
         help: { type: "boolean", short: "h" },
-      },
-    }));
-  } catch (error) {
-    throw new CliUsageError((error as Error).message);
-  }
+      });
   const portText = values.port ?? env.PORT ?? "8787";
   const port = Number(portText);
   if (!/^\d+$/.test(portText) || port > 65535) throw new CliUsageError(`--port must be an integer in 0..65535, got '${portText}'`);

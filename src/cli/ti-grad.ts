@@ -3,10 +3,9 @@
  * tensors from a safetensors file. The way to check the compiler on any model.
  */
 import * as fs from "node:fs";
-import { parseArgs } from "node:util";
 import { decodeSafetensors, encodeSafetensors, type Tensor } from "../core/io/safetensors.js";
 import { TextualInversionRunner, type TiInputs } from "../runtime/textual-inversion.js";
-import { CliUsageError, type Subcommand } from "./command.js";
+import { CliUsageError, type Subcommand, parseFlags } from "./command.js";
 
 const HELP = `Usage: dvar ti-grad --model DIR --inputs IN.safetensors --out OUT.safetensors [options]
 
@@ -55,18 +54,10 @@ export const tiGradCommand: Subcommand = {
   name: "ti-grad",
   summary: "textual-inversion loss and gradient for an ONNX pipeline (checks the compiler)",
   async run(argv) {
-    let values;
-    try {
-      ({ values } = parseArgs({
-        args: argv,
-        options: {
+    const values = parseFlags(argv, {
           model: { type: "string" }, inputs: { type: "string" }, out: { type: "string" },
           threads: { type: "string" }, "cache-dir": { type: "string" }, "no-cache": { type: "boolean" }, help: { type: "boolean", short: "h" },
-        },
-      }));
-    } catch (error) {
-      throw new CliUsageError(error instanceof Error ? error.message : String(error));
-    }
+        });
     if (values.help) {
       process.stdout.write(HELP + "\n");
       return 0;
