@@ -3,8 +3,8 @@
  * the pipeline's text encoder, see src/graph/textual-inversion/text-encoder.ts), the UNet
  * and the VAE decoder, each adapted to its export's conventions (id and timestep types).
  */
-import { readFileSync } from "node:fs";
-import { decodeModel, encodeModel } from "../../graph/onnx/codec.js";
+import { encodeModel } from "../../graph/onnx/codec.js";
+import { readModelFile } from "../../graph/onnx/model-file.js";
 import { DataType } from "../../graph/onnx/ir.js";
 import { textEncoderWithConcepts } from "../../graph/textual-inversion/text-encoder.js";
 import { type HostArray, ModelSession } from "../../runtime/session.js";
@@ -27,7 +27,7 @@ function ids(data: Int32Array, type: number): HostArray {
 }
 
 export async function openConditioningEncoder(folder: ModelFolder, threads: number): Promise<ConditioningEncoder> {
-  const compiled = textEncoderWithConcepts(decodeModel(readFileSync(folder.textEncoder), { sourcePath: folder.textEncoder }));
+  const compiled = textEncoderWithConcepts(readModelFile(folder.textEncoder));
   const session = await ModelSession.fromBytes(encodeModel(compiled.model, { externalDataDir: folder.root }), { threads, externalDataDir: folder.root });
   return {
     vocabSize: compiled.vocabSize,
@@ -64,7 +64,7 @@ function timestepFeed(type: number, scalar: boolean, t: number, batch: number): 
 }
 
 export async function openDenoiser(folder: ModelFolder, threads: number): Promise<Denoiser> {
-  const graph = decodeModel(readFileSync(folder.unet), { sourcePath: folder.unet }).graph;
+  const graph = readModelFile(folder.unet).graph;
   const input = graph.inputs.find((i) => i.name === "timestep");
   if (!input || !graph.inputs.some((i) => i.name === "sample") || !graph.inputs.some((i) => i.name === "encoder_hidden_states")) {
     throw new GenerationModelError(`${folder.unet} must take sample, timestep and encoder_hidden_states (inputs: ${graph.inputs.map((i) => i.name).join(", ")})`);

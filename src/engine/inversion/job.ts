@@ -9,7 +9,7 @@ import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import { z } from "zod";
-import { decodeModel } from "../../graph/onnx/codec.js";
+import { readModelFile } from "../../graph/onnx/model-file.js";
 import { readTableRows, tokenEmbeddingTable } from "../../graph/textual-inversion/text-encoder.js";
 import { createNoiseSchedule } from "../../core/schedule/index.js";
 import { ModelSession } from "../../runtime/session.js";
@@ -185,7 +185,7 @@ export async function openInversion(description: InversionDescription, seed: num
     await vae.release();
   }
 
-  const table = tokenEmbeddingTable(decodeModel(await readFile(folder.textEncoder), { sourcePath: folder.textEncoder }));
+  const table = tokenEmbeddingTable(readModelFile(folder.textEncoder));
   const [vocabSize, hiddenSize] = table.dims as [number, number];
   if (vocabSize !== tokenizer.baseVocabSize) {
     throw new InversionJobError(`the tokenizer has ${tokenizer.baseVocabSize} tokens, the text encoder's embedding table ${vocabSize} rows`);
