@@ -8,9 +8,9 @@
  * |slope| < threshold.
  */
 import type { StoppingCriterion } from "./criterion.js";
-import { parseWindowState, type WindowState } from "./hall.js";
 import type { TrendSpec } from "./spec.js";
-import { mean, pushToWindow } from "./variance.js";
+import { mean } from "./variance.js";
+import { windowCriterion, type WindowState } from "./window-criterion.js";
 
 /** Least-squares slope of `values` against 0..n-1. */
 export function leastSquaresSlope(values: ArrayLike<number>): number {
@@ -27,18 +27,6 @@ export function leastSquaresSlope(values: ArrayLike<number>): number {
 }
 
 export function createTrend(spec: TrendSpec): StoppingCriterion<WindowState> {
-  const { window: n, threshold } = spec;
-  return {
-    spec,
-    signal: "ldet",
-    every: spec.every,
-    init: () => ({ window: [] }),
-    observe(state, _step, x) {
-      const window = pushToWindow(state.window, x, n);
-      if (window.length < n) return { state: { window }, value: null, stop: false };
-      const value = leastSquaresSlope(window);
-      return { state: { window }, value, stop: Math.abs(value) < threshold };
-    },
-    parseState: (raw) => parseWindowState(raw, n, "Trend"),
-  };
+  const { threshold } = spec;
+  return windowCriterion(spec, "Trend", leastSquaresSlope, (value) => Math.abs(value) < threshold);
 }
