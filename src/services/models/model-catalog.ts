@@ -5,7 +5,7 @@
 import { existsSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { unknownModel, type ModelCatalog } from "./model-ids.js";
+import { BUNDLED_MODEL_ID, unknownModel, type ModelCatalog } from "./model-ids.js";
 
 export { UnknownModelError, type ModelCatalog } from "./model-ids.js";
 
@@ -35,5 +35,5 @@ function packageRoot(): string {
 
 /** The default catalog: the bundled tiny model. */
 export function defaultModelCatalog(): ModelCatalog {
-  return modelCatalog({ "tiny-sd": join(packageRoot(), "models", "tiny-sd") });
+  return modelCatalog({ [BUNDLED_MODEL_ID]: join(packageRoot(), "models", BUNDLED_MODEL_ID) });
 }

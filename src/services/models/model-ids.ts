@@ -3,6 +3,9 @@
  * control plane can check a job's model id where model folders do not exist (Workers);
  * model-catalog.ts maps ids to folders on the machines that run slices.
  */
+/** The id of the model bundled with the project (models/tiny-sd). */
+export const BUNDLED_MODEL_ID = "tiny-sd";
+
 export class UnknownModelError extends Error {
   override readonly name = "UnknownModelError";
 }
