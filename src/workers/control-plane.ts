@@ -9,13 +9,14 @@ import type { ApiApp } from "../handlers/api-env.js";
 import type { ApiDeps } from "../handlers/deps.js";
 import { createControlPlaneApi } from "../handlers/control-plane.js";
 import { ApiError } from "../handlers/errors/api-error.js";
+import { buildProblem, problemResponse } from "../handlers/errors/problem.js";
 import { HttpDispatcher } from "../ports/dispatcher/http/http-dispatcher.js";
 import { S3Store } from "../ports/store/s3-store.js";
 import type { Store } from "../ports/store/store.js";
 import { ApiKeyRegistry } from "../services/auth/key-registry.js";
 import { modelIdCatalog } from "../services/models/model-ids.js";
 import { OutboxJobEventSink } from "../services/webhooks/outbox.js";
-import { parseEdgeConfig, type EdgeConfig, type EdgeEnv } from "./config.js";
+import { InvalidEdgeConfigError, parseEdgeConfig, type EdgeConfig, type EdgeEnv } from "./config.js";
 
 /** Paths only the Node API serves (they run models); the Worker answers them with a problem. */
 export const NODE_ONLY_PATHS = ["/v1/generations", "/v1/generations/*"] as const;
@@ -63,7 +64,14 @@ export default {
   fetch(request: Request, env: EdgeEnv, ctx?: unknown): Response | Promise<Response> {
     let app = apps.get(env);
     if (!app) {
-      app = createEdgeApp(parseEdgeConfig(env));
+      try {
+        app = createEdgeApp(parseEdgeConfig(env));
+      } catch (error) {
+        if (!(error instanceof InvalidEdgeConfigError)) throw error;
+        // The message names the variables (never a secret's value); clients learn nothing more.
+        console.error(JSON.stringify({ event: "config_error", error: error.message }));
+        return problemResponse(buildProblem("service_unavailable", "The service is not configured correctly."));
+      }
       apps.set(env, app);
     }
     return app.fetch(request, env, ctx as never);
