@@ -70,7 +70,7 @@ export default {
         if (!(error instanceof InvalidEdgeConfigError)) throw error;
         // The message names the variables (never a secret's value); clients learn nothing more.
         console.error(JSON.stringify({ event: "config_error", error: error.message }));
-        return problemResponse(buildProblem("service_unavailable", "The service is not configured correctly."));
+        return problemResponse(buildProblem("service_unavailable", "The service is not configured correctly.", new URL(request.url).pathname));
       }
       apps.set(env, app);
     }

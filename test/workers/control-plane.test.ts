@@ -208,7 +208,7 @@ if (rgwInstalled() || rgwRequired) {
       // The Node side reads S3 credentials the AWS SDK's way (its environment).
       vi.stubEnv("AWS_ACCESS_KEY_ID", rgw!.accessKeyId);
       vi.stubEnv("AWS_SECRET_ACCESS_KEY", rgw!.secretAccessKey);
-      cleanups.push(() => vi.unstubAllEnvs());
+      cleanups.push(() => void vi.unstubAllEnvs());
       const node = await startEmbeddedServer({
         port: 0,
         host: "127.0.0.1",
