@@ -21,6 +21,9 @@ import { InvalidEdgeConfigError, parseEdgeConfig, type EdgeConfig, type EdgeEnv 
 /** Paths only the Node API serves (they run models); the Worker answers them with a problem. */
 export const NODE_ONLY_PATHS = ["/v1/generations", "/v1/generations/*"] as const;
 
+/** How often an SSE stream re-reads the job record on the Worker (Node: 500 ms). */
+export const EDGE_EVENTS_POLL_MS = 2000;
+
 /** Test seams: another store or transport than the configuration's. */
 export interface EdgeOverrides {
   readonly store?: Store;
@@ -43,6 +46,9 @@ export function createEdgeApp(config: EdgeConfig, overrides: EdgeOverrides = {})
     webhookPolicy: { allowPrivateAddresses: config.allowPrivateWebhooks, ...(overrides.webhookResolve ? { resolve: overrides.webhookResolve } : {}) },
     // Cancel events go to the outbox in the store; the Node side's delivery loop sends them.
     events: new OutboxJobEventSink(store, () => {}),
+    // Every poll of an SSE stream is a subrequest, and Workers cap those per request: poll
+    // slower than Node does; a stream cut at the cap resumes from Last-Event-ID on reconnect.
+    eventsPollMs: EDGE_EVENTS_POLL_MS,
     ...(s3 ? { presignUpload: (key: string, type: string, ttl: number) => s3.presignPut(key, type, ttl) } : {}),
   };
   const app = createControlPlaneApi(deps, {
