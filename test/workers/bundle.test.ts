@@ -81,6 +81,11 @@ describe("wrangler deploy --dry-run (offline, no account)", () => {
     expect(bundle).not.toMatch(/from\s*"(node:)?fs(\/promises)?"/);
   });
 
+  it("exports the fetch handler only (workerd takes every named export for an entrypoint)", () => {
+    const exports = [...bundle.matchAll(/^export\s*\{([^}]*)\}/gm)].flatMap((m) => m[1]!.split(",").map((part) => part.trim().split(/\s+as\s+/).pop()));
+    expect(exports).toEqual(["default"]);
+  });
+
   it("uses the XML parser that works in workerd (the alias in wrangler.toml), not the DOMParser one", () => {
     expect(bundle).toContain("@aws-sdk/xml-builder/dist-cjs/index.js");
     expect(bundle).not.toContain("xml-parser.browser");

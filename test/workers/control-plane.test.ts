@@ -21,7 +21,8 @@ import { startEmbeddedServer } from "../../src/server/embedded.js";
 import { ApiKeyRegistry } from "../../src/services/auth/index.js";
 import { defaultObjectives, StoreSliceService } from "../../src/services/slices/index.js";
 import { generateWebhookSecret } from "../../src/services/webhooks/secret.js";
-import worker, { createEdgeApp } from "../../src/workers/control-plane.js";
+import worker from "../../src/workers/control-plane.js";
+import { createEdgeApp } from "../../src/workers/edge-app.js";
 import { parseEdgeConfig } from "../../src/workers/config.js";
 import { rgwInstalled, rgwRequired, startRgw, type Rgw } from "../support/rgw.js";
 
