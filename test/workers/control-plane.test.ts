@@ -143,6 +143,22 @@ describe("Workers control plane (MemoryStore shared with the Node side)", () => 
     expect(Object.keys(doc.paths)).not.toContain(DISPATCH_PATH);
   });
 
+  it("refuses a job for a model the Node side does not serve (DVAR_MODELS), dispatching nothing", async () => {
+    const store = new MemoryStore();
+    const { key } = await new ApiKeyRegistry(store).issue("tenant-a", "test");
+    const dispatched: unknown[] = [];
+    const app = createEdgeApp(parseEdgeConfig(workersEnv({ DVAR_DISPATCH_URL: "https://node.example/internal/dispatch", DVAR_MODELS: "tiny-sd,sd15" })), {
+      store,
+      dispatcher: { dispatch: async (i) => (dispatched.push(i), { ...i, dispatcher: "inprocess", duplicate: false }) },
+    });
+    const api = client((request) => Promise.resolve(app.fetch(request, {})), key);
+    const body = { objective: "textual_inversion", model: "sdxl", images: ["upl_0123456789ab"], placeholder_token: "<x>", initializer_token: "toy" };
+    const refused = await api.post("/v1/inversions", body);
+    expect(refused.status).toBe(422);
+    expect(((await refused.json()) as { detail: string }).detail).toContain("available: tiny-sd, sd15");
+    expect(dispatched).toEqual([]);
+  });
+
   it("answers 503 when the Node side cannot be reached, and the job can be retried with its Idempotency-Key", async () => {
     const store = new MemoryStore();
     const { key } = await new ApiKeyRegistry(store).issue("tenant-a", "test");
