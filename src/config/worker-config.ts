@@ -1,10 +1,7 @@
 /**
  * What a slice worker needs besides the dispatcher, parsed once from the environment:
  *
- *   DVAR_STORE                fs (default) | s3
- *   DVAR_STORE_DIR            fs: the store's directory (default .dvar/store)
- *   DVAR_S3_BUCKET            s3: required
- *   DVAR_S3_ENDPOINT, DVAR_S3_REGION, DVAR_S3_KEY_PREFIX, DVAR_S3_FORCE_PATH_STYLE (true|false)
+ *   DVAR_STORE, DVAR_STORE_DIR, DVAR_S3_*   where state lives (store-config.ts)
  *   DVAR_SLICE_MAX_MS         wall-clock budget of one slice (default 600000 = 10 minutes)
  *   DVAR_SLICE_MAX_STEPS      optional cap on updates per slice
  *   DVAR_DEVICE               what usage records name as the device (default "cpu")
@@ -16,17 +13,9 @@ import { z } from "zod";
 import { DEFAULT_SLICE_MAX_MS } from "../ports/dispatcher/config.js";
 import { FsStore, S3Store, type Store } from "../ports/store/index.js";
 import type { SliceBudget } from "../core/inversion/run-slice.js";
+import { blankAsMissing, STORE_ENV_SHAPE, storeConfigFrom, type StoreConfig } from "./store-config.js";
 
-export type StoreConfig =
-  | { readonly kind: "fs"; readonly root: string }
-  | {
-      readonly kind: "s3";
-      readonly bucket: string;
-      readonly endpoint?: string;
-      readonly region?: string;
-      readonly keyPrefix?: string;
-      readonly forcePathStyle: boolean;
-    };
+export type { StoreConfig } from "./store-config.js";
 
 export interface WorkerConfig {
   readonly store: StoreConfig;
@@ -38,16 +27,8 @@ export class InvalidWorkerConfigError extends Error {
   override readonly name = "InvalidWorkerConfigError";
 }
 
-const blankAsMissing = (schema: z.ZodType) => z.preprocess((v) => (v === "" ? undefined : v), schema.optional());
-
 const envSchema = z.object({
-  DVAR_STORE: blankAsMissing(z.enum(["fs", "s3"])),
-  DVAR_STORE_DIR: blankAsMissing(z.string()),
-  DVAR_S3_BUCKET: blankAsMissing(z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, "an S3 bucket name")),
-  DVAR_S3_ENDPOINT: blankAsMissing(z.url({ protocol: /^https?$/ })),
-  DVAR_S3_REGION: blankAsMissing(z.string().regex(/^[a-z0-9-]+$/)),
-  DVAR_S3_KEY_PREFIX: blankAsMissing(z.string().regex(/^((?!\.{1,2}\/)[A-Za-z0-9._=-]+\/)+$/, "segments of [A-Za-z0-9._=-] (not '.' or '..') each ending with '/'")),
-  DVAR_S3_FORCE_PATH_STYLE: blankAsMissing(z.enum(["true", "false"])),
+  ...STORE_ENV_SHAPE,
   DVAR_SLICE_MAX_MS: blankAsMissing(z.coerce.number().int().min(1000)),
   DVAR_SLICE_MAX_STEPS: blankAsMissing(z.coerce.number().int().min(1)),
   DVAR_DEVICE: blankAsMissing(z.string().regex(/^[a-z0-9._-]{1,40}$/, "lower-case letters, digits, '.', '_' or '-'")),
@@ -57,20 +38,8 @@ export function parseWorkerConfig(env: Readonly<Record<string, string | undefine
   const parsed = envSchema.safeParse(env);
   if (!parsed.success) throw new InvalidWorkerConfigError(`worker configuration: ${z.prettifyError(parsed.error)}`);
   const e = parsed.data as Record<string, string | number | undefined>;
-  let store: StoreConfig;
-  if (e.DVAR_STORE === "s3") {
-    if (e.DVAR_S3_BUCKET === undefined) throw new InvalidWorkerConfigError("worker configuration: DVAR_STORE=s3 needs DVAR_S3_BUCKET");
-    store = {
-      kind: "s3",
-      bucket: e.DVAR_S3_BUCKET as string,
-      ...(e.DVAR_S3_ENDPOINT === undefined ? {} : { endpoint: e.DVAR_S3_ENDPOINT as string }),
-      ...(e.DVAR_S3_REGION === undefined ? {} : { region: e.DVAR_S3_REGION as string }),
-      ...(e.DVAR_S3_KEY_PREFIX === undefined ? {} : { keyPrefix: e.DVAR_S3_KEY_PREFIX as string }),
-      forcePathStyle: e.DVAR_S3_FORCE_PATH_STYLE === "true",
-    };
-  } else {
-    store = { kind: "fs", root: (e.DVAR_STORE_DIR as string | undefined) ?? ".dvar/store" };
-  }
+  const store = storeConfigFrom(e);
+  if ("problem" in store) throw new InvalidWorkerConfigError(`worker configuration: ${store.problem}`);
   return {
     store,
     budget: {

@@ -1,39 +1,16 @@
 /**
- * The API: the error model from app.ts, API keys on every `/v1/*` route, and the routes, each
- * registered from its own file. This file only wires.
+ * The API as `dvar serve` runs it: the control-plane routes (control-plane.ts, which the
+ * Workers entry serves too) plus the routes that need Node. Byte uploads are checked with
+ * sharp here, so the control plane itself stays free of it. This file only wires.
  */
-import { createApiApp, type AppOptions } from "./app.js";
+import type { AppOptions } from "./app.js";
 import type { ApiApp } from "./api-env.js";
 import type { ApiDeps } from "./deps.js";
-import { requireApiKey, type AuthEnv } from "./middleware/require-api-key.js";
-import { registerCancelInversion } from "./inversions-cancel.js";
-import { registerCreateInversion } from "./inversions-create.js";
-import { registerGetInversion } from "./inversions-get.js";
-import { registerListInversions } from "./inversions-list.js";
-import { registerCreateUpload } from "./uploads-create.js";
-import { registerGetEmbedding } from "./inversions-embedding.js";
-import { registerInversionEvents } from "./inversions-events.js";
-import { registerGetUsage } from "./usage-get.js";
-import { registerOpenApi } from "./openapi.js";
-import { registerDashboard } from "./dashboard/index.js";
-import { registerGetWebhookSecret } from "./webhook-secret-get.js";
-import { registerRotateWebhookSecret } from "./webhook-secret-rotate.js";
+import { createControlPlaneApi } from "./control-plane.js";
+import { storeUpload } from "../services/uploads/upload-service.js";
 
 export function createApi(deps: ApiDeps, options: AppOptions = {}): ApiApp {
-  const app = createApiApp<AuthEnv>(options);
-  app.use("/v1/*", requireApiKey(deps.keys));
-  app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", { type: "http", scheme: "bearer", description: "An API key, sk_..." });
-  registerCreateInversion(app, deps);
-  registerListInversions(app, deps);
-  registerGetInversion(app, deps);
-  registerCancelInversion(app, deps);
-  registerGetEmbedding(app, deps);
-  registerInversionEvents(app, deps);
-  registerCreateUpload(app, deps);
-  registerGetUsage(app, deps);
-  registerGetWebhookSecret(app, deps);
-  registerRotateWebhookSecret(app, deps);
-  registerOpenApi(app);
-  registerDashboard(app);
+  const app = createControlPlaneApi({ storeUpload, ...deps }, options);
+  // Routes that need Node (onnxruntime, sharp, the filesystem) register here.
   return app;
 }

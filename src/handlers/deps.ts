@@ -8,6 +8,7 @@ import type { Clock } from "../ports/clock.js";
 import type { ModelCatalog } from "../services/models/model-catalog.js";
 import type { JobEventSink } from "../services/slices/index.js";
 import type { WebhookNetworkPolicy } from "../services/webhooks/index.js";
+import type { UploadStorer } from "../services/uploads/upload-rules.js";
 import type { ApiKeyAuthenticator } from "./middleware/require-api-key.js";
 
 export interface ApiDeps {
@@ -28,6 +29,11 @@ export interface ApiDeps {
    * come through the API as bytes (embedded mode).
    */
   readonly presignUpload?: (key: string, contentType: string, expiresInSeconds: number) => Promise<{ url: string; headers: Record<string, string> }>;
+  /**
+   * Checks and stores image bytes sent to POST /v1/uploads (upload-service.ts, with sharp;
+   * createApi supplies it). Without it (Workers) only presigned uploads are offered.
+   */
+  readonly storeUpload?: UploadStorer;
   /** How often the SSE stream polls the job record (default 500 ms). */
   readonly eventsPollMs?: number;
 }

@@ -1,8 +1,8 @@
-import { DispatchError, DispatcherClosedError } from "../ports/dispatcher/index.js";
+import { DispatchError, DispatcherClosedError } from "../ports/dispatcher/dispatcher.js";
 import { IdempotencyKeyReusedError } from "../services/inversions/idempotency.js";
 import { BudgetExhaustedError, InversionInputError, JobConflictError } from "../services/inversions/inversion-service.js";
 import { ApiError } from "./errors/index.js";
-import { PreconditionFailedError } from "../ports/store/index.js";
+import { PreconditionFailedError } from "../ports/store/errors.js";
 
 /** Service failures clients can act on, as API errors; anything else is rethrown (a 500). */
 export function toApiError(error: unknown): never {

@@ -12,7 +12,7 @@ import { ApiError } from "./errors/index.js";
 import { BEARER_SECURITY, problemResponses } from "./schemas/common.js";
 import { randomId } from "../services/inversions/inversion-service.js";
 import { uploadKey } from "../services/uploads/upload-keys.js";
-import { MAX_UPLOAD_BYTES, storeUpload, UPLOAD_CONTENT_TYPES, UploadRejectedError, type UploadContentType } from "../services/uploads/upload-service.js";
+import { MAX_UPLOAD_BYTES, UPLOAD_CONTENT_TYPES, UploadRejectedError, type UploadContentType } from "../services/uploads/upload-rules.js";
 
 export const uploadSchema = z
   .object({
@@ -74,7 +74,7 @@ export const createUploadRoute = createRoute({
       description: "The image was stored (bytes), or a presigned PUT URL was issued (JSON, S3 mode).",
       content: { "application/json": { schema: z.union([uploadSchema, presignedUploadSchema]) } },
     },
-    ...problemResponses("payload_too_large", "unsupported_media_type", "invalid_input"),
+    ...problemResponses("payload_too_large", "unsupported_media_type", "invalid_input", "not_available_on_edge"),
   },
 });
 
@@ -102,10 +102,11 @@ export function registerCreateUpload(app: ApiApp, deps: ApiDeps): void {
     if (!(UPLOAD_CONTENT_TYPES as readonly string[]).includes(type ?? "")) {
       throw new ApiError("unsupported_media_type", `Send the image bytes as ${UPLOAD_CONTENT_TYPES.join(", ")} (or JSON for a presigned URL).`);
     }
+    if (!deps.storeUpload) throw new ApiError("not_available_on_edge", "This deployment takes uploads as presigned PUTs only: POST JSON {\"content_type\": ...} instead of the bytes.");
     const bytes = new Uint8Array(await c.req.arrayBuffer());
     const id = (deps.newId ?? randomId)("upl");
     try {
-      const upload = await storeUpload(deps.store, principalOf(c).tenantId, id, type as UploadContentType, bytes);
+      const upload = await deps.storeUpload(deps.store, principalOf(c).tenantId, id, type as UploadContentType, bytes);
       return c.json(
         { id: upload.id, object: "upload" as const, content_type: upload.contentType, bytes: upload.bytes, width: upload.width, height: upload.height, sha256: upload.sha256 },
         201,

@@ -4,7 +4,7 @@ import { principalOf, type ApiApp } from "./api-env.js";
 import type { ApiDeps } from "./deps.js";
 import { BEARER_SECURITY, problemResponses } from "./schemas/common.js";
 import { describeWebhookSecret, webhookSecretSchema } from "./schemas/webhook-secret.js";
-import { WebhookSecretStore } from "../services/webhooks/index.js";
+import { WebhookSecretStore } from "../services/webhooks/secret-store.js";
 
 export const getWebhookSecretRoute = createRoute({
   method: "get",

@@ -5,7 +5,7 @@ import type { ApiDeps } from "./deps.js";
 import { BEARER_SECURITY, problemResponses } from "./schemas/common.js";
 import { describeWebhookSecret, webhookSecretSchema } from "./schemas/webhook-secret.js";
 import { toApiError } from "./service-errors.js";
-import { DEFAULT_ROTATION_GRACE_MS, WebhookSecretStore } from "../services/webhooks/index.js";
+import { DEFAULT_ROTATION_GRACE_MS, WebhookSecretStore } from "../services/webhooks/secret-store.js";
 
 const MAX_GRACE_SECONDS = 7 * 24 * 3600;
 

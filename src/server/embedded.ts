@@ -7,6 +7,8 @@ import { serve, type ServerType } from "@hono/node-server";
 import type { AddressInfo } from "node:net";
 import { parseWorkerConfig, createStore, type WorkerConfig } from "../config/worker-config.js";
 import { createApi } from "../handlers/api.js";
+import { registerDispatchReceiver } from "../handlers/dispatch-receive.js";
+import { parseDispatchSecrets } from "../ports/dispatcher/http/protocol.js";
 import { createDispatcher, parseDispatcherConfig, type Dispatcher } from "../ports/dispatcher/index.js";
 import { InProcessDispatcher } from "../ports/dispatcher/inprocess.js";
 import { S3Store, type Store } from "../ports/store/index.js";
@@ -90,6 +92,9 @@ export async function startEmbeddedServer(options: EmbeddedServerOptions): Promi
     },
     { logError: (error, c) => log(JSON.stringify({ event: "request_error", method: c.req.method, path: c.req.path, error: String(error) })) },
   );
+  // DVAR_DISPATCH_SECRET: this process also takes slices from the Workers control plane.
+  const dispatchSecret = options.env.DVAR_DISPATCH_SECRET;
+  if (dispatchSecret) registerDispatchReceiver(app, { secrets: parseDispatchSecrets(dispatchSecret), dispatcher, log });
   const server = await new Promise<ServerType>((ready, fail) => {
     const started = serve({ fetch: app.fetch, port: options.port, hostname: options.host }, () => ready(started));
     started.once("error", fail);

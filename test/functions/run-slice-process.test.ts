@@ -20,7 +20,8 @@ import { syntheticConfig } from "../services/slices/harness.js";
 
 const work = mkdtempSync(join(tmpdir(), "run-slice-process-"));
 const build = join(work, "build");
-beforeAll(() => transpileProject(process.cwd(), build));
+// Transpiling all of src/ takes seconds, many more on a loaded machine: no tight hook timeout.
+beforeAll(() => transpileProject(process.cwd(), build), 180_000);
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 /** Runs the entrypoint; sends SIGTERM once it has logged the slice's start and the job record shows it running. */

@@ -17,6 +17,7 @@ export const ERROR_CODES = {
   invalid_input: { status: 422, title: "The request is well-formed but its content is unusable." },
   rate_limited: { status: 429, title: "Too many requests." },
   internal_error: { status: 500, title: "An unexpected error occurred." },
+  not_available_on_edge: { status: 501, title: "This deployment does not serve this route." },
   service_unavailable: { status: 503, title: "The service is temporarily unavailable." },
 } as const satisfies Record<string, { readonly status: number; readonly title: string }>;
 

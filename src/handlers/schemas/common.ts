@@ -1,7 +1,7 @@
 /** Schemas shared by every route: the problem document, the job id parameter, security. */
 import { z } from "@hono/zod-openapi";
 import { ERROR_CODE_LIST, type ErrorCode, ERROR_CODES } from "../errors/index.js";
-import { JOB_ID_PATTERN } from "../../ports/dispatcher/index.js";
+import { JOB_ID_PATTERN } from "../../ports/dispatcher/dispatcher.js";
 
 export const problemSchema = z
   .object({

@@ -5,7 +5,7 @@
  */
 import { z } from "@hono/zod-openapi";
 import { criterionSpecSchema } from "../../core/stopping/spec.js";
-import { WEBHOOK_EVENT_TYPES } from "../../services/webhooks/index.js";
+import { WEBHOOK_EVENT_TYPES } from "../../services/webhooks/events.js";
 
 export const UPLOAD_ID_PATTERN = /^upl_[A-Za-z0-9]{8,40}$/;
 export const MAX_INPUT_IMAGES = 32;

@@ -1,7 +1,7 @@
 /** The job resource as the API answers it (GET, list, create, cancel). */
 import { z } from "@hono/zod-openapi";
 import { JOB_STATUSES } from "../../services/jobs/index.js";
-import { WEBHOOK_EVENT_TYPES } from "../../services/webhooks/index.js";
+import { WEBHOOK_EVENT_TYPES } from "../../services/webhooks/events.js";
 
 const iso = z.string().openapi({ format: "date-time" });
 const nullableNumber = z.number().nullable();

@@ -54,6 +54,8 @@ const intFromString = (min: number) => z.coerce.number().int().min(min);
 const SECRET_LIKE = /(SECRET|TOKEN|PASSWORD|PASSWD|CREDENTIAL|ACCESS_KEY|PRIVATE_KEY)/i;
 /** Settings whose names match SECRET_LIKE but hold no credential. */
 const NOT_CREDENTIALS = new Set(["DVAR_MODAL_SECRETS"]);
+/** Credentials of the dispatching process itself, which sandboxes never need: not forwarded. */
+const NOT_FORWARDED = new Set(["DVAR_DISPATCH_SECRET"]);
 
 const envSchema = z.object({
   DVAR_DISPATCHER: optional(z.enum(["inprocess", "modal"])),
@@ -114,7 +116,7 @@ export function parseDispatcherConfig(env: Readonly<Record<string, string | unde
 
   const sandboxEnv: Record<string, string> = { ...d.env };
   for (const [name, value] of Object.entries(env)) {
-    if (!name.startsWith("DVAR_") || value === undefined) continue;
+    if (!name.startsWith("DVAR_") || value === undefined || NOT_FORWARDED.has(name)) continue;
     if (SECRET_LIKE.test(name) && !NOT_CREDENTIALS.has(name)) fail(`${name} looks like a credential; put it in a Modal secret (DVAR_MODAL_SECRETS), not in DVAR_* variables`);
     if (!ENV_NAME.test(name)) fail(`${name} is not a valid environment variable name`);
     sandboxEnv[name] = value;

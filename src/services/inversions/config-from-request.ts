@@ -5,9 +5,15 @@
  */
 import type { InversionConfigInput } from "../../core/inversion/config.js";
 import { SYNTHETIC_DEFAULTS } from "../../core/synthetic/objective.js";
-import { DEFAULT_TRAIN_BATCH_SIZE } from "../../engine/inversion/job.js";
 import type { CreateInversionRequest } from "../../handlers/schemas/inversion-request.js";
 import { uploadKey } from "../uploads/upload-keys.js";
+
+/**
+ * The engine's default train batch (DEFAULT_TRAIN_BATCH_SIZE in src/engine/inversion/job.ts),
+ * repeated here because that module loads onnxruntime and this one runs on Workers too;
+ * test/services/inversions/config-from-request.test.ts keeps the two equal.
+ */
+export const ENGINE_TRAIN_BATCH_SIZE = 4;
 
 /** The objective kind the slice service's registry is asked for. */
 export const OBJECTIVE_KINDS = { textual_inversion: "textual-inversion", synthetic: "synthetic" } as const;
@@ -28,7 +34,7 @@ export function configFromRequest(request: CreateInversionRequest, tenantId: str
   return {
     ...base,
     // The same rate `dvar invert` trains at for the same number (diffusers' --scale_lr).
-    learningRate: request.scale_lr ? request.learning_rate * DEFAULT_TRAIN_BATCH_SIZE : request.learning_rate,
+    learningRate: request.scale_lr ? request.learning_rate * ENGINE_TRAIN_BATCH_SIZE : request.learning_rate,
     objective: {
       kind: OBJECTIVE_KINDS.textual_inversion,
       model: request.model,

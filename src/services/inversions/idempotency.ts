@@ -5,7 +5,8 @@
  * half-way is finished by its retry (every later write is create-only or harmless to repeat).
  */
 import { createHash } from "node:crypto";
-import { PreconditionFailedError, type Store } from "../../ports/store/index.js";
+import { PreconditionFailedError } from "../../ports/store/errors.js";
+import type { Store } from "../../ports/store/store.js";
 import { stringifyExact } from "../../core/io/exact-json.js";
 
 export interface IdempotencyClaim {

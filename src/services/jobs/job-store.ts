@@ -2,7 +2,8 @@
  * Reading, creating and advancing job records on the Store with the fencing pattern of
  * docs/STORE.md: create with If-None-Match, advance with If-Match on the ETag that was read.
  */
-import { PreconditionFailedError, type Store } from "../../ports/store/index.js";
+import { PreconditionFailedError } from "../../ports/store/errors.js";
+import type { Store } from "../../ports/store/store.js";
 import { configHash, parseInversionConfig, type InversionConfigInput } from "../../core/inversion/config.js";
 import { parseExact, stringifyExact } from "../../core/io/exact-json.js";
 import type { WebhookSubscription } from "../webhooks/events.js";

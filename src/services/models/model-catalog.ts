@@ -5,17 +5,9 @@
 import { existsSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { BUNDLED_MODEL_ID, unknownModel, type ModelCatalog } from "./model-ids.js";
 
-export class UnknownModelError extends Error {
-  override readonly name = "UnknownModelError";
-}
-
-export interface ModelCatalog {
-  /** The ids served, for messages and docs. */
-  ids(): string[];
-  /** The model folder of `id`; throws UnknownModelError for an id not served. */
-  resolve(id: string): string;
-}
+export { UnknownModelError, type ModelCatalog } from "./model-ids.js";
 
 /** A catalog over a fixed id -> folder table. */
 export function modelCatalog(folders: Readonly<Record<string, string>>): ModelCatalog {
@@ -24,7 +16,7 @@ export function modelCatalog(folders: Readonly<Record<string, string>>): ModelCa
     ids: () => [...table.keys()],
     resolve(id) {
       const dir = table.get(id);
-      if (dir === undefined) throw new UnknownModelError(`model "${id}" is not served here (available: ${[...table.keys()].join(", ") || "none"})`);
+      if (dir === undefined) throw unknownModel(id, [...table.keys()]);
       return dir;
     },
   };
@@ -43,5 +35,5 @@ function packageRoot(): string {
 
 /** The default catalog: the bundled tiny model. */
 export function defaultModelCatalog(): ModelCatalog {
-  return modelCatalog({ "tiny-sd": join(packageRoot(), "models", "tiny-sd") });
+  return modelCatalog({ [BUNDLED_MODEL_ID]: join(packageRoot(), "models", BUNDLED_MODEL_ID) });
 }

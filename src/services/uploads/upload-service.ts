@@ -8,35 +8,11 @@ import { createHash } from "node:crypto";
 import sharp from "sharp";
 import type { Store } from "../../ports/store/index.js";
 import { uploadKey } from "./upload-keys.js";
+import { MAX_UPLOAD_PIXELS, sniffImageType, UploadRejectedError, type StoredUpload, type UploadContentType } from "./upload-rules.js";
 
-export const UPLOAD_CONTENT_TYPES = ["image/png", "image/jpeg", "image/webp"] as const;
-export type UploadContentType = (typeof UPLOAD_CONTENT_TYPES)[number];
-export const MAX_UPLOAD_BYTES = 10 * 1024 * 1024;
-export const MAX_UPLOAD_PIXELS = 25_000_000;
-
-export class UploadRejectedError extends Error {
-  override readonly name = "UploadRejectedError";
-}
-
-export interface StoredUpload {
-  readonly id: string;
-  readonly contentType: UploadContentType;
-  readonly bytes: number;
-  readonly width: number;
-  readonly height: number;
-  readonly sha256: string;
-}
+export { MAX_UPLOAD_BYTES, MAX_UPLOAD_PIXELS, sniffImageType, UPLOAD_CONTENT_TYPES, UploadRejectedError, type StoredUpload, type UploadContentType } from "./upload-rules.js";
 
 const SHARP_FORMAT: Record<UploadContentType, string> = { "image/png": "png", "image/jpeg": "jpeg", "image/webp": "webp" };
-
-/** The type the leading bytes announce (magic numbers), or undefined. */
-export function sniffImageType(bytes: Uint8Array): UploadContentType | undefined {
-  const starts = (...sig: number[]) => sig.every((b, i) => bytes[i] === b);
-  if (starts(0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a)) return "image/png";
-  if (starts(0xff, 0xd8, 0xff)) return "image/jpeg";
-  if (starts(0x52, 0x49, 0x46, 0x46) && String.fromCharCode(...bytes.subarray(8, 12)) === "WEBP") return "image/webp";
-  return undefined;
-}
 
 export async function storeUpload(store: Store, tenantId: string, id: string, contentType: UploadContentType, bytes: Uint8Array): Promise<StoredUpload> {
   if (bytes.length === 0) throw new UploadRejectedError("the upload is empty");

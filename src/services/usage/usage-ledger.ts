@@ -1,4 +1,5 @@
-import { PreconditionFailedError, type Store } from "../../ports/store/index.js";
+import { PreconditionFailedError } from "../../ports/store/errors.js";
+import type { Store } from "../../ports/store/store.js";
 import { assertUsageRecord, usagePrefix, usageStoreKey, type UsageRecord } from "./usage-record.js";
 
 export interface UsageTotals {

@@ -11,7 +11,8 @@
  * an If-Match write, so two workers never attempt the same delivery at once.
  */
 import { z } from "zod";
-import { PreconditionFailedError, type Store } from "../../ports/store/index.js";
+import { PreconditionFailedError } from "../../ports/store/errors.js";
+import type { Store } from "../../ports/store/store.js";
 import type { JobRecord } from "../jobs/job-record.js";
 import type { JobEventSink } from "../slices/events.js";
 import { subscribesTo, WEBHOOK_EVENT_TYPES, webhookMessage, type WebhookEventType } from "./events.js";

@@ -6,7 +6,8 @@
  */
 import { z } from "zod";
 import { systemClock, type Clock } from "../../ports/clock.js";
-import { PreconditionFailedError, type Store } from "../../ports/store/index.js";
+import { PreconditionFailedError } from "../../ports/store/errors.js";
+import type { Store } from "../../ports/store/store.js";
 import { generateWebhookSecret } from "./secret.js";
 
 const isoTime = z.iso.datetime();
