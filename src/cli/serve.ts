@@ -9,7 +9,9 @@ export const SERVE_HELP = `Usage: dvar serve [--port N] [--host ADDR] [--store D
 
 Serves the API and the dashboard (dashboard at /dashboard, docs at /docs, OpenAPI at /openapi.json).
 Jobs run as slices in this process unless DVAR_DISPATCHER=modal; state lives in the store
-(DVAR_STORE=fs|s3, see docs/DEPLOY.md). \`npm start\` is \`dvar serve --dev-key --demo\`.
+(DVAR_STORE=fs|s3, see docs/DEPLOY.md). With DVAR_DISPATCH_SECRET set (whsec_..., comma-separated
+while rotating) it also takes signed slice dispatches from the Workers control plane at
+POST /internal/dispatch. \`npm start\` is \`dvar serve --dev-key --demo\`.
 
 Options:
   --port N                  port (default $PORT or 8787; 0 picks a free one)
