@@ -27,7 +27,7 @@ export const stepFlags: FlagSpec[] = [
 ];
 
 async function medianOf(sampling: Sampling, fn: () => Promise<unknown>): Promise<number> {
-  return median((await timeInterleaved(sampling, { fn })).fn);
+  return median((await timeInterleaved(sampling, { fn })).wall.fn);
 }
 
 export async function benchStep(v: FlagValues): Promise<Omit<BenchReport, "command" | "environment">> {

@@ -46,11 +46,13 @@ describe("bench timing helpers", () => {
     expect(() => median([])).toThrow(RangeError);
   });
 
-  it("interleaves cases, warm-up calls first with negative run indices", async () => {
+  it("interleaves cases in rotating order, warm-up calls first with negative run indices", async () => {
     const calls: string[] = [];
-    const times = await timeInterleaved({ runs: 2, warmup: 1 }, { a: async (r) => calls.push(`a${r}`), b: async (r) => calls.push(`b${r}`) });
-    expect(calls).toEqual(["a-1", "b-1", "a0", "b0", "a1", "b1"]);
-    expect(times.a).toHaveLength(2);
-    expect(times.b.every((t) => t >= 0)).toBe(true);
+    const record = (name: string) => async (r: number) => calls.push(`${name}${r}`);
+    const times = await timeInterleaved({ runs: 3, warmup: 1 }, { a: record("a"), b: record("b"), c: record("c") });
+    expect(calls).toEqual(["a-1", "b-1", "c-1", "a0", "b0", "c0", "b1", "c1", "a1", "c2", "a2", "b2"]);
+    expect(times.wall.a).toHaveLength(3);
+    expect(times.cpu.c).toHaveLength(3);
+    expect([...times.wall.b, ...times.cpu.b].every((t) => t >= 0)).toBe(true);
   });
 });
