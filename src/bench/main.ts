@@ -65,7 +65,14 @@ export async function main(argv: string[], out: BenchOutput = processOutput): Pr
     return 0;
   }
   const environment = startEnvironment();
-  const result = await bench.run(parsed.values);
+  let result;
+  try {
+    result = await bench.run(parsed.values);
+  } catch (error) {
+    if (!(error instanceof BenchUsageError)) throw error;
+    out.stderr(`bench ${name}: ${error.message} (npm run bench -- ${name} --help)\n`);
+    return 2;
+  }
   const report: BenchReport = { bench: result.bench, command: commandLine(name!, bench.flags, parsed.values), environment: { ...environment, loadAfter: loadAverage() }, ratios: result.ratios, tables: result.tables, notes: result.notes, details: result.details };
   out.stdout(parsed.json ? JSON.stringify(report, null, 2) + "\n" : formatReport(report));
   return 0;

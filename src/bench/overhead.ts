@@ -13,7 +13,7 @@
 import { createInitialState, runSlice, type InversionState } from "../core/inversion/index.js";
 import { createOptimizer } from "../core/optim/index.js";
 import { modelFlags, openBundledJob } from "./bundled.js";
-import { runsFlag, threadsFlag, warmupFlag, type FlagSpec, type FlagValues } from "./flags.js";
+import { BenchUsageError, runsFlag, threadsFlag, warmupFlag, type FlagSpec, type FlagValues } from "./flags.js";
 import { ms, percent, ratio, type BenchReport } from "./report.js";
 import { cpuClock, median, medians, timeInterleaved } from "./timing.js";
 
@@ -33,6 +33,8 @@ const NEVER = 1_000_000_000;
 export async function benchOverhead(v: FlagValues): Promise<Omit<BenchReport, "command" | "environment">> {
   const runs = Number(v.runs), warmup = Number(v.warmup), threads = Number(v.threads), sliceSteps = Number(v["slice-steps"]);
   const evalBatches = v["eval-batches"] as number[], every = v.every as number[];
+  const tooLarge = every.filter((k) => k > sliceSteps);
+  if (tooLarge.length > 0) throw new BenchUsageError(`--every ${tooLarge.join(",")}: k must not exceed --slice-steps ${sliceSteps}, or no slice would evaluate L_det`);
   const bundled = await openBundledJob(v, { maxSteps: 6100 });
   try {
     const { state } = bundled;
