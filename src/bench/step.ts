@@ -15,26 +15,23 @@ import { readTiInputs } from "../cli/ti-grad.js";
 import { compileTextualInversion } from "../graph/textual-inversion/compile.js";
 import { ModelSession } from "../runtime/session.js";
 import { TextualInversionRunner } from "../runtime/textual-inversion.js";
+import { runsFlag, threadsFlag, warmupFlag, type FlagSpec, type FlagValues } from "./flags.js";
+import { ms, ratio, type BenchReport } from "./report.js";
+import { median, timeInterleaved, type Sampling } from "./timing.js";
 
-export interface StepBenchOptions {
-  runs: number;
-  threads: number;
-  python: string;
+export const stepFlags: FlagSpec[] = [
+  runsFlag(10),
+  warmupFlag(3, 1),
+  threadsFlag(2),
+  { kind: "string", name: "python", default: "/usr/bin/python3", help: "python with torch for the PyTorch side (which always warms up 3 times)" },
+];
+
+async function medianOf(sampling: Sampling, fn: () => Promise<unknown>): Promise<number> {
+  return median((await timeInterleaved(sampling, { fn })).wall.fn);
 }
 
-async function median(runs: number, fn: () => Promise<unknown>): Promise<number> {
-  for (let i = 0; i < 3; i++) await fn();
-  const times: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    const start = performance.now();
-    await fn();
-    times.push(performance.now() - start);
-  }
-  times.sort((a, b) => a - b);
-  return times.length % 2 ? times[(times.length - 1) / 2]! : (times[times.length / 2 - 1]! + times[times.length / 2]!) / 2;
-}
-
-export async function benchStep(o: StepBenchOptions): Promise<Record<string, unknown>> {
+export async function benchStep(v: FlagValues): Promise<Omit<BenchReport, "command" | "environment">> {
+  const o = { runs: Number(v.runs), warmup: Number(v.warmup), threads: Number(v.threads), python: String(v.python) };
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "dvar-bench-step-"));
   try {
     const script = path.join(path.dirname(new URL(import.meta.url).pathname), "../../../tools/ti-reference/bench_torch.py");
@@ -54,11 +51,11 @@ export async function benchStep(o: StepBenchOptions): Promise<Record<string, unk
     const step = await ModelSession.fromBytes(graphs.step, options);
     const evaluate = await ModelSession.fromBytes(graphs.eval, options);
     const loss = Number((await step.run(feeds)).loss!.data[0]);
-    const stepMs = await median(o.runs, () => step.run(feeds));
-    const evalMs = await median(o.runs, () => evaluate.run(feeds));
+    const stepMs = await medianOf(o, () => step.run(feeds));
+    const evalMs = await medianOf(o, () => evaluate.run(feeds));
     await step.release();
     await evaluate.release();
-    return {
+    const details = {
       model: "tiny SD 1.5 architecture (tools/ti-reference/bench_torch.py), B=4, latents 4x16x16, 77 tokens, k=1",
       threads: o.threads,
       runs: o.runs,
@@ -66,6 +63,22 @@ export async function benchStep(o: StepBenchOptions): Promise<Record<string, unk
       torch,
       stepVsTorch: stepMs / torch.step_ms_median!,
       lossRelativeDifference: Math.abs(loss - torch.loss!) / Math.abs(torch.loss!),
+    };
+    return {
+      bench: "step",
+      ratios: { stepVsTorch: details.stepVsTorch, evalOverStep: evalMs / stepMs },
+      tables: [
+        {
+          title: `Textual-inversion step, ${details.model}`,
+          columns: ["side", "step", "forward / eval", "step vs PyTorch"],
+          rows: [
+            ["ONNX (onnxruntime-node)", ms(stepMs), ms(evalMs), ratio(details.stepVsTorch)],
+            ["PyTorch eager autograd", ms(torch.step_ms_median!), ms(torch.forward_ms_median ?? NaN), "1"],
+          ],
+        },
+      ],
+      notes: [`compile ${ms(compileMs)}; loss ${loss} (relative difference to PyTorch ${details.lossRelativeDifference.toPrecision(2)})`],
+      details,
     };
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
