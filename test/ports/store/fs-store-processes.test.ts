@@ -18,9 +18,13 @@ writeFileSync(
   worker,
   `import { FsStore } from "./store/fs-store.js";
 import { PreconditionFailedError } from "./store/errors.js";
-const [root, mode, id, count, startAt] = process.argv.slice(2);
-// Start together so the processes really contend.
-while (Date.now() < Number(startAt)) await new Promise((r) => setTimeout(r, 2));
+import { existsSync, writeFileSync } from "node:fs";
+const [root, mode, id, count, processes] = process.argv.slice(2);
+// Start together so the processes really contend: a file barrier, not a clock (a loaded
+// machine may start a process seconds late).
+writeFileSync(root + ".ready." + id, "");
+const all = Array.from({ length: Number(processes) }, (_, i) => root + ".ready." + i);
+while (!all.every((f) => existsSync(f))) await new Promise((r) => setTimeout(r, 1));
 const store = new FsStore({ root, fsync: false });
 const enc = new TextEncoder();
 let wins = 0, losses = 0;
@@ -50,10 +54,9 @@ console.log(JSON.stringify({ wins, losses }));
 );
 
 async function spawnWorkers(root: string, mode: string, processes: number, count: number) {
-  const startAt = String(Date.now() + 1000);
   const outs = await Promise.all(
     Array.from({ length: processes }, (_, id) =>
-      run(process.execPath, [worker, root, mode, String(id), String(count), startAt]),
+      run(process.execPath, [worker, root, mode, String(id), String(count), String(processes)]),
     ),
   );
   return outs.map((out) => JSON.parse(out.stdout) as { wins: number; losses: number });
