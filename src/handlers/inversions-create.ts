@@ -1,14 +1,13 @@
 /** POST /v1/inversions: create a job (202), honouring Idempotency-Key. */
-import { createRoute, z } from "@hono/zod-openapi";
+import { createRoute } from "@hono/zod-openapi";
 import type { ApiApp } from "./api-env.js";
 import { principalOf } from "./api-env.js";
 import { nowOf, type ApiDeps } from "./deps.js";
 import { jsonBody } from "./middleware/json-body.js";
-import { BEARER_SECURITY, problemResponses } from "./schemas/common.js";
+import { BEARER_SECURITY, idempotencyHeaders, problemResponses } from "./schemas/common.js";
 import { createInversionRequestSchema } from "./schemas/inversion-request.js";
 import { inversionSchema } from "./schemas/inversion-resource.js";
 import { toApiError } from "./service-errors.js";
-import { IDEMPOTENCY_KEY_PATTERN } from "../services/inversions/idempotency.js";
 import { describeJob } from "../services/inversions/job-view.js";
 import { InversionService } from "../services/inversions/inversion-service.js";
 
@@ -22,13 +21,7 @@ export const createInversionRoute = createRoute({
   security: BEARER_SECURITY,
   middleware: jsonBody(MAX_JSON_BODY_BYTES),
   request: {
-    headers: z.object({
-      "idempotency-key": z
-        .string()
-        .regex(IDEMPOTENCY_KEY_PATTERN)
-        .optional()
-        .openapi({ description: "Same key and body: the same job. Same key, other body: 409 idempotency_key_reused." }),
-    }),
+    headers: idempotencyHeaders,
     body: { required: true, content: { "application/json": { schema: createInversionRequestSchema } } },
   },
   responses: {

@@ -14,7 +14,7 @@ import { isTerminal, JobStore, newJobRecord, type VersionedJob } from "../jobs/i
 import { noJobEvents, type JobEventSink } from "../slices/index.js";
 import { UnknownModelError, type ModelCatalog } from "../models/model-catalog.js";
 import { uploadKey } from "../uploads/upload-keys.js";
-import { UsageLedger } from "../usage/index.js";
+import { assertWithinBudget } from "../usage/index.js";
 import { checkWebhookUrl, WebhookUrlRefusedError, type WebhookNetworkPolicy } from "../webhooks/index.js";
 import type { CreateInversionRequest } from "../../handlers/schemas/inversion-request.js";
 import { configFromRequest } from "./config-from-request.js";
@@ -23,10 +23,6 @@ import { indexJob, listJobIds } from "./job-index.js";
 
 export class InversionInputError extends Error {
   override readonly name = "InversionInputError";
-}
-
-export class BudgetExhaustedError extends Error {
-  override readonly name = "BudgetExhaustedError";
 }
 
 export class JobConflictError extends Error {
@@ -61,7 +57,7 @@ export class InversionService {
 
   /** Creates (or, for a repeated Idempotency-Key, finds) the job and dispatches its first slice. */
   async create(principal: Principal, request: CreateInversionRequest, idempotencyKey?: string): Promise<{ job: VersionedJob; created: boolean }> {
-    await this.assertWithinBudget(principal);
+    await assertWithinBudget(this.deps.store, principal);
     if (request.webhook) {
       try {
         await checkWebhookUrl(request.webhook.url, this.deps.webhookPolicy);
@@ -144,15 +140,6 @@ export class InversionService {
       }
     }
     throw new JobConflictError("the job kept changing; try again");
-  }
-
-  /** A key with a budget may start jobs while its billed seconds are below it (jobs running may overshoot). */
-  private async assertWithinBudget(principal: Principal): Promise<void> {
-    if (principal.budgetSeconds === undefined) return;
-    const used = await new UsageLedger(this.deps.store).summarize({ tenantId: principal.tenantId, keyId: principal.keyId });
-    if (used.seconds >= principal.budgetSeconds) {
-      throw new BudgetExhaustedError(`this API key has used ${used.seconds.toFixed(1)} of its ${principal.budgetSeconds} device seconds`);
-    }
   }
 
   private assertModelServed(model: string): void {
