@@ -6,7 +6,7 @@
 import { createRoute } from "@hono/zod-openapi";
 import { principalOf, type ApiApp } from "./api-env.js";
 import type { ApiDeps } from "./deps.js";
-import { jsonBody } from "./middleware/json-body.js";
+import { jsonBody } from "./middleware/request-body.js";
 import { BEARER_SECURITY, idempotencyHeaders, problemResponses } from "./schemas/common.js";
 import { createGenerationRequestSchema, generationSchema } from "./schemas/generation.js";
 import { toApiError } from "./service-errors.js";

@@ -38,8 +38,19 @@ export function sniffImageType(bytes: Uint8Array): UploadContentType | undefined
   return undefined;
 }
 
-export async function storeUpload(store: Store, tenantId: string, id: string, contentType: UploadContentType, bytes: Uint8Array): Promise<StoredUpload> {
+/** An image checked by inspectUpload: what storeUpload reports, before anything is stored. */
+export interface InspectedUpload {
+  readonly contentType: UploadContentType;
+  readonly bytes: Uint8Array;
+  readonly width: number;
+  readonly height: number;
+  readonly sha256: string;
+}
+
+/** Checks that `bytes` are a decodable `contentType` image within the limits; stores nothing. */
+export async function inspectUpload(contentType: UploadContentType, bytes: Uint8Array): Promise<InspectedUpload> {
   if (bytes.length === 0) throw new UploadRejectedError("the upload is empty");
+  if (bytes.length > MAX_UPLOAD_BYTES) throw new UploadRejectedError(`the upload has ${bytes.length} bytes; at most ${MAX_UPLOAD_BYTES} are accepted`);
   const sniffed = sniffImageType(bytes);
   if (sniffed !== contentType) throw new UploadRejectedError(`the bytes are ${sniffed ? `a ${sniffed} image` : "not a PNG, JPEG or WebP image"}, not ${contentType}`);
   let width: number;
@@ -57,7 +68,15 @@ export async function storeUpload(store: Store, tenantId: string, id: string, co
     if (error instanceof UploadRejectedError) throw error;
     throw new UploadRejectedError(`the image cannot be decoded (${(error as Error).message.split("\n")[0]})`);
   }
-  const sha256 = createHash("sha256").update(bytes).digest("hex");
-  await store.put(uploadKey(tenantId, id), bytes, { ifNoneMatch: "*", contentType });
-  return { id, contentType, bytes: bytes.length, width, height, sha256 };
+  return { contentType, bytes, width, height, sha256: createHash("sha256").update(bytes).digest("hex") };
+}
+
+/** Writes an inspected image as upload `id` of the tenant, create-only. */
+export async function putUpload(store: Store, tenantId: string, id: string, upload: InspectedUpload): Promise<StoredUpload> {
+  await store.put(uploadKey(tenantId, id), upload.bytes, { ifNoneMatch: "*", contentType: upload.contentType });
+  return { id, contentType: upload.contentType, bytes: upload.bytes.length, width: upload.width, height: upload.height, sha256: upload.sha256 };
+}
+
+export async function storeUpload(store: Store, tenantId: string, id: string, contentType: UploadContentType, bytes: Uint8Array): Promise<StoredUpload> {
+  return putUpload(store, tenantId, id, await inspectUpload(contentType, bytes));
 }
