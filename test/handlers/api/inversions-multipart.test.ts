@@ -35,7 +35,7 @@ function form(parts: Part[]): FormData {
   const data = new FormData();
   for (const part of parts) {
     if ("value" in part) data.append(part.name, part.value);
-    else data.append(part.name, new Blob([part.file], part.type === undefined ? {} : { type: part.type }), part.filename);
+    else data.append(part.name, new Blob([new Uint8Array(part.file)], part.type === undefined ? {} : { type: part.type }), part.filename);
   }
   return data;
 }
