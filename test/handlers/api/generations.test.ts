@@ -50,8 +50,10 @@ beforeAll(async () => {
   expect(created.status).toBe(202);
   jobId = ((await created.json()) as { id: string }).id;
   await h.dispatcher.drain();
-  const job = (await (await h.call(`/v1/inversions/${jobId}`)).json()) as { status: string; error: unknown };
+  const job = (await (await h.call(`/v1/inversions/${jobId}`)).json()) as { status: string; error: unknown; placeholder_token: string | null };
   expect(job.status, JSON.stringify(job.error)).toBe("succeeded");
+  // The resource names the token a generation's prompt must contain.
+  expect(job.placeholder_token).toBe("<arrow>");
 }, 120_000);
 
 const generate = (body: Record<string, unknown>, headers: Record<string, string> = {}, key?: string) =>
@@ -166,7 +168,9 @@ describe("POST /v1/generations", () => {
     expect(body.detail).toContain("has not succeeded (it is queued)");
     expect(await storedKeys(store)).toEqual(before);
 
-    const synthetic = ((await (await h.post("/v1/inversions", syntheticBody())).json()) as { id: string }).id;
+    const syntheticJob = (await (await h.post("/v1/inversions", syntheticBody())).json()) as { id: string; placeholder_token: string | null };
+    expect(syntheticJob.placeholder_token).toBeNull();
+    const synthetic = syntheticJob.id;
     await h.dispatcher.drain();
     const none = await h.post("/v1/generations", { inversion_id: synthetic, prompt: "a photo of <arrow>" });
     expect(none.status).toBe(409);
