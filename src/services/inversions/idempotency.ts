@@ -9,6 +9,7 @@ import { PreconditionFailedError, type Store } from "../../ports/store/index.js"
 import { stringifyExact } from "../../core/io/exact-json.js";
 
 export interface IdempotencyClaim {
+  /** The id of what the request created: a job, or a generation (POST /v1/generations). */
   readonly jobId: string;
   readonly requestHash: string;
 }
