@@ -14,6 +14,7 @@ import { registerCreateUpload } from "./uploads-create.js";
 import { registerGetEmbedding } from "./inversions-embedding.js";
 import { registerInversionEvents } from "./inversions-events.js";
 import { registerGetUsage } from "./usage-get.js";
+import { inspectUpload } from "../services/uploads/upload-service.js";
 import { registerCreateGeneration } from "./generations-create.js";
 import { registerGetGeneration } from "./generations-get.js";
 import { registerGetGenerationImage } from "./generations-image.js";
@@ -22,7 +23,9 @@ import { registerDashboard } from "./dashboard/index.js";
 import { registerGetWebhookSecret } from "./webhook-secret-get.js";
 import { registerRotateWebhookSecret } from "./webhook-secret-rotate.js";
 
-export function createApi(deps: ApiDeps, options: AppOptions = {}): ApiApp {
+export function createApi(given: ApiDeps, options: AppOptions = {}): ApiApp {
+  // Image files in multipart job requests are decoded with sharp, supplied here.
+  const deps: ApiDeps = { inspectUpload, ...given };
   const app = createApiApp<AuthEnv>(options);
   app.use("/v1/*", requireApiKey(deps.keys));
   app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", { type: "http", scheme: "bearer", description: "An API key, sk_..." });
@@ -33,6 +36,7 @@ export function createApi(deps: ApiDeps, options: AppOptions = {}): ApiApp {
   registerGetEmbedding(app, deps);
   registerInversionEvents(app, deps);
   registerCreateUpload(app, deps);
+  // Generations run the engine (onnxruntime, sharp): Node-only routes.
   registerCreateGeneration(app, deps);
   registerGetGeneration(app, deps);
   registerGetGenerationImage(app, deps);

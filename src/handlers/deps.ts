@@ -5,7 +5,8 @@
 import type { Dispatcher } from "../ports/dispatcher/index.js";
 import type { Store } from "../ports/store/index.js";
 import type { Clock } from "../ports/clock.js";
-import type { ImageGenerator } from "../services/generations/index.js";
+import type { ImageGenerator } from "../services/generations/image-generator.js";
+import type { UploadInspector } from "../services/uploads/inspected-upload.js";
 import type { ModelCatalog } from "../services/models/model-catalog.js";
 import type { JobEventSink } from "../services/slices/index.js";
 import type { WebhookNetworkPolicy } from "../services/webhooks/index.js";
@@ -36,6 +37,11 @@ export interface ApiDeps {
    * come through the API as bytes (embedded mode).
    */
   readonly presignUpload?: (key: string, contentType: string, expiresInSeconds: number) => Promise<{ url: string; headers: Record<string, string> }>;
+  /**
+   * Decodes and checks image files of a multipart POST /v1/inversions (upload-service.ts's
+   * inspectUpload, with sharp; createApi supplies it). Without it, multipart bodies are refused.
+   */
+  readonly inspectUpload?: UploadInspector;
   /** How often the SSE stream polls the job record (default 500 ms). */
   readonly eventsPollMs?: number;
 }

@@ -88,8 +88,11 @@ export function registerCreateInversion(app: ApiApp, deps: ApiDeps): void {
     const { "idempotency-key": idempotencyKey } = c.req.valid("header");
     const principal = principalOf(c);
     const multipart = c.req.header("content-type")?.split(";")[0]?.trim().toLowerCase() === "multipart/form-data";
+    if (multipart && !deps.inspectUpload) {
+      throw new ApiError("unsupported_media_type", "This deployment cannot check image files: POST them to /v1/uploads (or presigned URLs) and send JSON with their ids.");
+    }
     const { job, created } = multipart
-      ? await readInversionForm(c).then(({ config, images }) => service.createWithImages(principal, config, images, idempotencyKey)).catch(toApiError)
+      ? await readInversionForm(c, deps.inspectUpload!).then(({ config, images }) => service.createWithImages(principal, config, images, idempotencyKey)).catch(toApiError)
       : await service.create(principal, await readJsonRequest(c), idempotencyKey).catch(toApiError);
     const resource = await describeJob(deps.store, job.record, nowOf(deps));
     return c.json(resource, 202, {

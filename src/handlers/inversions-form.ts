@@ -3,20 +3,14 @@
  * request without `images`) and one `images` part per training image. Everything is checked here,
  * before anything is stored: the form's shape and the config (400 validation_failed), the image
  * count (1..MAX_INPUT_IMAGES, 400), each file's size (413) and each file's bytes (422: decodable
- * PNG, JPEG or WebP of the type it claims, at most MAX_UPLOAD_PIXELS).
+ * PNG, JPEG or WebP of the type it claims, at most MAX_UPLOAD_PIXELS). Decoding is the injected
+ * `inspect` (ApiDeps.inspectUpload, sharp), so this module itself needs no Node-only package.
  */
 import type { Context } from "hono";
 import { ApiError, validationFailed, validationIssues, type ValidationIssue } from "./errors/index.js";
 import { MAX_INPUT_IMAGES, textualInversionUploadConfigSchema, type TextualInversionUploadConfig } from "./schemas/inversion-request.js";
-import {
-  inspectUpload,
-  MAX_UPLOAD_BYTES,
-  sniffImageType,
-  UPLOAD_CONTENT_TYPES,
-  UploadRejectedError,
-  type InspectedUpload,
-  type UploadContentType,
-} from "../services/uploads/upload-service.js";
+import type { InspectedUpload, UploadInspector } from "../services/uploads/inspected-upload.js";
+import { MAX_UPLOAD_BYTES, sniffImageType, UPLOAD_CONTENT_TYPES, UploadRejectedError, type UploadContentType } from "../services/uploads/upload-service.js";
 
 /** The whole multipart body (the route's body limit); larger image sets go through POST /v1/uploads. */
 export const MAX_MULTIPART_BODY_BYTES = 64 * 1024 * 1024;
@@ -59,7 +53,7 @@ function imageType(i: number, file: File, bytes: Uint8Array): UploadContentType 
   throw new ApiError("invalid_input", `${describeFile(i, file)} has type ${declared}; send ${UPLOAD_CONTENT_TYPES.join(", ")}.`);
 }
 
-export async function readInversionForm(c: Context): Promise<InversionForm> {
+export async function readInversionForm(c: Context, inspect: UploadInspector): Promise<InversionForm> {
   let form: FormData;
   try {
     form = await c.req.formData();
@@ -89,7 +83,7 @@ export async function readInversionForm(c: Context): Promise<InversionForm> {
   for (const [i, file] of files.entries()) {
     const bytes = new Uint8Array(await file.arrayBuffer());
     try {
-      images.push(await inspectUpload(imageType(i, file, bytes), bytes));
+      images.push(await inspect(imageType(i, file, bytes), bytes));
     } catch (error) {
       if (error instanceof UploadRejectedError) throw new ApiError("invalid_input", `${describeFile(i, file)} refused: ${error.message}.`, { cause: error });
       throw error;

@@ -2,7 +2,7 @@ import { DispatchError, DispatcherClosedError } from "../ports/dispatcher/index.
 import { IdempotencyKeyReusedError } from "../services/inversions/idempotency.js";
 import { InversionInputError, JobConflictError } from "../services/inversions/inversion-service.js";
 import { BudgetExhaustedError } from "../services/usage/index.js";
-import { GenerationConflictError, GenerationInputError, InversionNotFoundError } from "../services/generations/index.js";
+import { GenerationConflictError, GenerationInputError, InversionNotFoundError } from "../services/generations/errors.js";
 import { ApiError } from "./errors/index.js";
 import { PreconditionFailedError } from "../ports/store/index.js";
 

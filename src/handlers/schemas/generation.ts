@@ -4,7 +4,7 @@
  * lives in src/services/generations/generation-service.ts.
  */
 import { z } from "@hono/zod-openapi";
-import { JOB_ID_PATTERN } from "../../ports/dispatcher/index.js";
+import { JOB_ID_PATTERN } from "../../ports/dispatcher/dispatcher.js";
 import { GENERATION_ID_PATTERN, GENERATION_STATUSES, MAX_GENERATION_IMAGES, MAX_GENERATION_STEPS, SCHEDULERS } from "../../services/generations/generation-record.js";
 
 export const createGenerationRequestSchema = z

@@ -6,7 +6,7 @@
  */
 import { z } from "zod";
 import type { SamplerKind } from "../../core/sampling/index.js";
-import { JOB_ID_PATTERN } from "../../ports/dispatcher/index.js";
+import { JOB_ID_PATTERN } from "../../ports/dispatcher/dispatcher.js";
 
 export const GENERATION_STATUSES = ["queued", "succeeded", "failed"] as const;
 export type GenerationStatus = (typeof GENERATION_STATUSES)[number];

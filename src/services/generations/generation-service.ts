@@ -24,24 +24,10 @@ import { JobStore } from "../jobs/index.js";
 import { defaultModelCatalog, UnknownModelError, type ModelCatalog } from "../models/model-catalog.js";
 import { parseTextualInversionObjective, TEXTUAL_INVERSION_KIND } from "../slices/textual-inversion.js";
 import { assertWithinBudget, UsageLedger } from "../usage/index.js";
+import { GenerationConflictError, GenerationInputError, InversionNotFoundError } from "./errors.js";
 import { generationImageKey, SCHEDULER_SAMPLERS, schedulerOf, type GenerationRecord } from "./generation-record.js";
 import { GenerationStore, type VersionedGeneration } from "./generation-store.js";
 import { perCallImageGenerator, type ImageGenerator } from "./image-generator.js";
-
-/** The request cannot work with this job (e.g. the prompt lacks its token): 422. */
-export class GenerationInputError extends Error {
-  override readonly name = "GenerationInputError";
-}
-
-/** The job is not (or no longer) usable for generation: 409. */
-export class GenerationConflictError extends Error {
-  override readonly name = "GenerationConflictError";
-}
-
-/** The named inversion does not exist for the caller: 404. */
-export class InversionNotFoundError extends Error {
-  override readonly name = "InversionNotFoundError";
-}
 
 export interface GenerationServiceDeps {
   readonly store: Store;

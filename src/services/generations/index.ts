@@ -11,6 +11,7 @@ export {
   type Scheduler,
 } from "./generation-record.js";
 export { GenerationStore, type VersionedGeneration } from "./generation-store.js";
-export { GenerationConflictError, GenerationInputError, GenerationService, InversionNotFoundError, type GenerationServiceDeps } from "./generation-service.js";
+export { GenerationConflictError, GenerationInputError, InversionNotFoundError } from "./errors.js";
+export { GenerationService, type GenerationServiceDeps } from "./generation-service.js";
 export { describeGeneration, generationImagePath } from "./generation-view.js";
 export { cachedImageGenerator, perCallImageGenerator, type ImageGenerator, type ImageGeneratorOptions } from "./image-generator.js";

@@ -14,7 +14,7 @@ import { isTerminal, JobStore, newJobRecord, type VersionedJob } from "../jobs/i
 import { noJobEvents, type JobEventSink } from "../slices/index.js";
 import { UnknownModelError, type ModelCatalog } from "../models/model-catalog.js";
 import { uploadKey } from "../uploads/upload-keys.js";
-import { putUpload, type InspectedUpload } from "../uploads/upload-service.js";
+import { putUpload, type InspectedUpload } from "../uploads/inspected-upload.js";
 import { assertWithinBudget } from "../usage/index.js";
 import { checkWebhookUrl, WebhookUrlRefusedError, type WebhookNetworkPolicy } from "../webhooks/index.js";
 import type { CreateInversionRequest, TextualInversionUploadConfig } from "../../handlers/schemas/inversion-request.js";

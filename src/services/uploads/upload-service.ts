@@ -7,7 +7,7 @@
 import { createHash } from "node:crypto";
 import sharp from "sharp";
 import type { Store } from "../../ports/store/index.js";
-import { uploadKey } from "./upload-keys.js";
+import { putUpload, type InspectedUpload } from "./inspected-upload.js";
 
 export const UPLOAD_CONTENT_TYPES = ["image/png", "image/jpeg", "image/webp"] as const;
 export type UploadContentType = (typeof UPLOAD_CONTENT_TYPES)[number];
@@ -38,15 +38,6 @@ export function sniffImageType(bytes: Uint8Array): UploadContentType | undefined
   return undefined;
 }
 
-/** An image checked by inspectUpload: what storeUpload reports, before anything is stored. */
-export interface InspectedUpload {
-  readonly contentType: UploadContentType;
-  readonly bytes: Uint8Array;
-  readonly width: number;
-  readonly height: number;
-  readonly sha256: string;
-}
-
 /** Checks that `bytes` are a decodable `contentType` image within the limits; stores nothing. */
 export async function inspectUpload(contentType: UploadContentType, bytes: Uint8Array): Promise<InspectedUpload> {
   if (bytes.length === 0) throw new UploadRejectedError("the upload is empty");
@@ -69,12 +60,6 @@ export async function inspectUpload(contentType: UploadContentType, bytes: Uint8
     throw new UploadRejectedError(`the image cannot be decoded (${(error as Error).message.split("\n")[0]})`);
   }
   return { contentType, bytes, width, height, sha256: createHash("sha256").update(bytes).digest("hex") };
-}
-
-/** Writes an inspected image as upload `id` of the tenant, create-only. */
-export async function putUpload(store: Store, tenantId: string, id: string, upload: InspectedUpload): Promise<StoredUpload> {
-  await store.put(uploadKey(tenantId, id), upload.bytes, { ifNoneMatch: "*", contentType: upload.contentType });
-  return { id, contentType: upload.contentType, bytes: upload.bytes.length, width: upload.width, height: upload.height, sha256: upload.sha256 };
 }
 
 export async function storeUpload(store: Store, tenantId: string, id: string, contentType: UploadContentType, bytes: Uint8Array): Promise<StoredUpload> {

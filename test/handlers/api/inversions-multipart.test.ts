@@ -145,6 +145,14 @@ describe("POST /v1/inversions with multipart/form-data", () => {
     expect(h.dispatched).toEqual([]);
   }, 60_000);
 
+  it("is refused (415) by a deployment without an image checker (the control plane without sharp), storing nothing", async () => {
+    const h = await createHarness({ runSlices: false, deps: { models, inspectUpload: undefined } });
+    const response = await postForm(h, form([{ name: "config", value: JSON.stringify(config()) }, ...(await imageParts())]));
+    expect(response.status).toBe(415);
+    expect((await problem(response)).detail).toContain("POST them to /v1/uploads");
+    expect(await storedKeys(h.store)).toEqual([]);
+  });
+
   it("refuses a body over the multipart limit (413), a malformed multipart body (400) and a key over budget (402), storing nothing", async () => {
     const h = await createHarness({ runSlices: false, deps: { models } });
     const [good] = await conceptFiles();
