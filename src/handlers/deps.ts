@@ -5,6 +5,8 @@
 import type { Dispatcher } from "../ports/dispatcher/index.js";
 import type { Store } from "../ports/store/index.js";
 import type { Clock } from "../ports/clock.js";
+import type { ImageGenerator } from "../services/generations/image-generator.js";
+import type { UploadInspector } from "../services/uploads/inspected-upload.js";
 import type { ModelCatalog } from "../services/models/model-catalog.js";
 import type { JobEventSink } from "../services/slices/index.js";
 import type { WebhookNetworkPolicy } from "../services/webhooks/index.js";
@@ -17,13 +19,20 @@ export interface ApiDeps {
   readonly keys: ApiKeyAuthenticator;
   /** Webhook URLs are checked against it when a job is created. */
   readonly webhookPolicy: WebhookNetworkPolicy;
-  /** When given, a textual_inversion job naming a model it does not serve is refused at creation (422). */
+  /**
+   * When given, a textual_inversion job naming a model it does not serve is refused at creation
+   * (422). Generations resolve the job's model through it (default: the bundled model).
+   */
   readonly models?: ModelCatalog;
+  /** Draws the images of POST /v1/generations in this process (default: sessions opened per call). */
+  readonly generator?: ImageGenerator;
+  /** What generations' usage records name as the device (default "cpu"). */
+  readonly device?: string;
   /** Job lifecycle events raised by the API itself (cancel). */
   readonly events?: JobEventSink;
   readonly clock?: Clock;
   /** Fresh ids (default: random); injectable so tests can name jobs. */
-  readonly newId?: (prefix: "inv" | "upl") => string;
+  readonly newId?: (prefix: "inv" | "upl" | "gen") => string;
   /**
    * S3 mode: a presigned PUT URL for a Store key (S3Store.presignPut). Without it, uploads
    * come through the API as bytes (embedded mode).
@@ -34,6 +43,11 @@ export interface ApiDeps {
    * createApi supplies it). Without it (Workers) only presigned uploads are offered.
    */
   readonly storeUpload?: UploadStorer;
+  /**
+   * Decodes and checks image files of a multipart POST /v1/inversions (upload-service.ts's
+   * inspectUpload, with sharp; createApi supplies it). Without it, multipart bodies are refused.
+   */
+  readonly inspectUpload?: UploadInspector;
   /** How often the SSE stream polls the job record (default 500 ms). */
   readonly eventsPollMs?: number;
 }

@@ -7,7 +7,7 @@
  */
 import type { Env, Hono, MiddlewareHandler } from "hono";
 import { ApiError } from "./errors/index.js";
-import { jsonBody } from "./middleware/json-body.js";
+import { jsonBody } from "./middleware/request-body.js";
 import { DispatchError, DispatcherClosedError, type Dispatcher } from "../ports/dispatcher/dispatcher.js";
 import { DISPATCH_PATH, DispatchAuthError, MAX_DISPATCH_BODY_BYTES, parseDispatchBody, ReplayGuard, verifyDispatch } from "../ports/dispatcher/http/protocol.js";
 

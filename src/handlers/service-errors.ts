@@ -1,6 +1,8 @@
 import { DispatchError, DispatcherClosedError } from "../ports/dispatcher/dispatcher.js";
 import { IdempotencyKeyReusedError } from "../services/inversions/idempotency.js";
-import { BudgetExhaustedError, InversionInputError, JobConflictError } from "../services/inversions/inversion-service.js";
+import { InversionInputError, JobConflictError } from "../services/inversions/inversion-service.js";
+import { BudgetExhaustedError } from "../services/usage/index.js";
+import { GenerationConflictError, GenerationInputError, InversionNotFoundError } from "../services/generations/errors.js";
 import { ApiError } from "./errors/index.js";
 import { PreconditionFailedError } from "../ports/store/errors.js";
 
@@ -9,7 +11,9 @@ export function toApiError(error: unknown): never {
   if (error instanceof InversionInputError) throw new ApiError("invalid_input", error.message, { cause: error });
   if (error instanceof IdempotencyKeyReusedError) throw new ApiError("idempotency_key_reused", error.message, { cause: error });
   if (error instanceof BudgetExhaustedError) throw new ApiError("budget_exhausted", error.message, { cause: error });
-  if (error instanceof JobConflictError) throw new ApiError("conflict", error.message, { cause: error });
+  if (error instanceof GenerationInputError) throw new ApiError("invalid_input", error.message, { cause: error });
+  if (error instanceof InversionNotFoundError) throw new ApiError("not_found", error.message, { cause: error });
+  if (error instanceof GenerationConflictError || error instanceof JobConflictError) throw new ApiError("conflict", error.message, { cause: error });
   if (error instanceof PreconditionFailedError) throw new ApiError("conflict", "The resource kept changing; try again.", { cause: error });
   if (error instanceof DispatchError || error instanceof DispatcherClosedError) {
     throw new ApiError("service_unavailable", "The job was stored but could not be started; retry with the same Idempotency-Key.", { cause: error });

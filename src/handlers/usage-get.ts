@@ -1,16 +1,21 @@
-/** GET /v1/usage: the caller's tenant's billed slices, summed (optionally for one key and a time window). */
+/** GET /v1/usage: the caller's tenant's billed slices and generations, summed (optionally for one key and a time window). */
 import { createRoute, z } from "@hono/zod-openapi";
 import { principalOf, type ApiApp } from "./api-env.js";
 import type { ApiDeps } from "./deps.js";
 import { BEARER_SECURITY, problemResponses } from "./schemas/common.js";
 import { UsageLedger } from "../services/usage/index.js";
 
-const totals = z.object({ slices: z.number().int(), steps: z.number().int(), seconds: z.number() });
+const totals = z.object({
+  slices: z.number().int().openapi({ description: "Inversion slices billed." }),
+  generations: z.number().int().openapi({ description: "Generations billed." }),
+  steps: z.number().int().openapi({ description: "Optimisation steps of the slices plus images x sampler steps of the generations." }),
+  seconds: z.number().openapi({ description: "Device seconds (what a key's budget counts)." }),
+});
 
 export const usageSchema = totals
   .extend({
     object: z.literal("usage"),
-    jobs: z.number().int(),
+    jobs: z.number().int().openapi({ description: "Distinct inversion jobs with a slice in the window." }),
     from: z.string().nullable(),
     to: z.string().nullable(),
     by_device: z.record(z.string(), totals),
@@ -54,6 +59,7 @@ export function registerGetUsage(app: ApiApp, deps: ApiDeps): void {
         to: to ?? null,
         jobs: summary.jobs,
         slices: summary.slices,
+        generations: summary.generations,
         steps: summary.steps,
         seconds: summary.seconds,
         by_device: summary.byDevice,

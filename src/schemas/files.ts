@@ -6,6 +6,7 @@ import { z } from "zod";
 import { createApi } from "../handlers/api.js";
 import { OPENAPI_CONFIG } from "../handlers/openapi.js";
 import { problemSchema } from "../handlers/schemas/common.js";
+import { createGenerationRequestSchema, generationSchema } from "../handlers/schemas/generation.js";
 import { createInversionRequestSchema } from "../handlers/schemas/inversion-request.js";
 import { inversionListSchema, inversionSchema } from "../handlers/schemas/inversion-resource.js";
 import { uploadSchema } from "../handlers/uploads-create.js";
@@ -28,6 +29,8 @@ const JSON_SCHEMAS: Record<string, { schema: z.ZodType; io: "input" | "output" }
   "create-inversion-request": { schema: createInversionRequestSchema, io: "input" },
   inversion: { schema: inversionSchema, io: "output" },
   "inversion-list": { schema: inversionListSchema, io: "output" },
+  "create-generation-request": { schema: createGenerationRequestSchema, io: "input" },
+  generation: { schema: generationSchema, io: "output" },
   upload: { schema: uploadSchema, io: "output" },
   usage: { schema: usageSchema, io: "output" },
   problem: { schema: problemSchema, io: "output" },

@@ -13,6 +13,7 @@ import { createDispatcher, parseDispatcherConfig, type Dispatcher } from "../por
 import { InProcessDispatcher } from "../ports/dispatcher/inprocess.js";
 import { S3Store, type Store } from "../ports/store/index.js";
 import { ApiKeyRegistry } from "../services/auth/index.js";
+import { cachedImageGenerator } from "../services/generations/index.js";
 import { defaultModelCatalog } from "../services/models/model-catalog.js";
 import { defaultObjectives, StoreSliceService, type ObjectiveFactory } from "../services/slices/index.js";
 import {
@@ -79,6 +80,8 @@ export async function startEmbeddedServer(options: EmbeddedServerOptions): Promi
     runSlice: (invocation, context) => slices.run(invocation, { signal: context.signal }),
     onError: (invocation, error) => log(JSON.stringify({ event: "slice_error", ...invocation, error: error instanceof Error ? `${error.name}: ${error.message}` : String(error) })),
   });
+  // Generations run in this process, one at a time, with each model's sessions kept open.
+  const generator = cachedImageGenerator();
   slices = new StoreSliceService({ store, dispatcher, objectives: options.objectives ?? defaultObjectives({ store, models }), budget: config.budget, device: config.device, events });
   const app = createApi(
     {
@@ -86,6 +89,8 @@ export async function startEmbeddedServer(options: EmbeddedServerOptions): Promi
       dispatcher,
       keys: new ApiKeyRegistry(store),
       models,
+      generator,
+      device: config.device,
       webhookPolicy,
       events,
       ...(store instanceof S3Store ? { presignUpload: (key: string, type: string, ttl: number) => store.presignPut(key, type, ttl) } : {}),
@@ -110,6 +115,7 @@ export async function startEmbeddedServer(options: EmbeddedServerOptions): Promi
       if (dispatcher instanceof InProcessDispatcher) await dispatcher.close({ interrupt: true });
       else await dispatcher.close();
       await deliveries.close();
+      await generator.close();
     },
   };
 }

@@ -38,7 +38,14 @@ tr.job:hover, tr.job.current { background: #ddf4ff; }
 .status-succeeded { color: var(--ok); } .status-failed, .status-canceled { color: var(--bad); } .status-running, .status-queued { color: var(--warn); }
 code { font-size: .85em; }
 #uploads li { font-size: .8rem; }
-.placeholder { border: 1px dashed var(--line); border-radius: 4px; padding: .6rem; color: var(--muted); }
+#samples-panel { margin-top: .8rem; border-top: 1px solid #eaeef2; padding-top: .6rem; }
+#samples-panel h3 { font-size: .9rem; margin: 0 0 .4rem; }
+#sample-form label { display: inline-block; margin: 0; }
+#sample-form label input { display: inline-block; width: 4.5rem; }
+#sample-form #sample-prompt { flex: 1 1 16rem; width: auto; padding: .3rem .4rem; font: inherit; border: 1px solid var(--line); border-radius: 4px; }
+.samples { display: flex; flex-wrap: wrap; gap: .5rem; margin-top: .5rem; }
+.samples figure { margin: 0; text-align: center; font-size: .75rem; color: var(--muted); }
+.samples img { display: block; width: 128px; height: 128px; image-rendering: pixelated; border: 1px solid #eaeef2; border-radius: 4px; }
 </style>
 </head>
 <body>
@@ -107,7 +114,19 @@ code { font-size: .85em; }
         <button id="download-a1111" type="button" disabled>Download A1111 embedding</button>
         <span id="download-note" class="muted"></span>
       </div>
-      <p class="placeholder" id="samples">Samples from the learned token: not available yet (POST /v1/generations is not built).</p>
+      <div id="samples-panel">
+        <h3>Samples from the learned token</h3>
+        <form id="sample-form" class="row">
+          <input id="sample-prompt" aria-label="Prompt" placeholder="a photo of &lt;my-concept&gt;">
+          <label>images <input id="sample-n" type="number" min="1" max="8" value="4"></label>
+          <label>steps <input id="sample-steps" type="number" min="1" max="150" value="25"></label>
+          <label>seed <input id="sample-seed" type="number" min="0" value="0"></label>
+          <button id="sample-start" type="submit" disabled>Generate</button>
+        </form>
+        <p id="samples-note" class="muted">Select a succeeded textual inversion job to draw from its token.</p>
+        <div id="samples" class="samples"></div>
+        <div id="sample-error" class="error"></div>
+      </div>
     </section>
     <section>
       <h2>Recent jobs <button id="refresh" type="button">Refresh</button></h2>

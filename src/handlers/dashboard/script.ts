@@ -2,7 +2,8 @@
  * The dashboard's browser code (plain ES2020, no framework). It only talks to the public API
  * with the key kept in sessionStorage, so it works for every objective the API runs. Events are
  * read with fetch (EventSource cannot send an Authorization header); each `progress` event
- * triggers a GET of the job, whose histories feed three inline SVG charts.
+ * triggers a GET of the job, whose histories feed three inline SVG charts. Samples come from
+ * POST /v1/generations; their PNGs are fetched with the key and shown as blob: URLs.
  * Written without template literals so it can live in a TypeScript string.
  */
 export const DASHBOARD_SCRIPT = String.raw`"use strict";
@@ -129,7 +130,77 @@ function render(job) {
   $("cancel").disabled = !(job.status === "queued" || job.status === "running");
   for (const format of ["diffusers", "a1111"]) $("download-" + format).disabled = !job.embedding_formats.includes(format);
   $("download-note").textContent = job.status === "succeeded" && job.embedding_formats.length === 0 ? "this objective writes no embedding" : "";
+  renderSampleForm(job);
   for (const row of document.querySelectorAll("tr.job")) row.classList.toggle("current", row.dataset.id === job.id);
+}
+
+// ---- samples ------------------------------------------------------------------------------
+let samplesFor = null; // the job id the samples panel was last set up for
+
+function canSample(job) {
+  return job.status === "succeeded" && job.objective === "textual_inversion" && job.placeholder_token !== null && job.embedding_formats.includes("diffusers");
+}
+
+function renderSampleForm(job) {
+  const ready = canSample(job);
+  $("sample-start").disabled = !ready;
+  if (samplesFor !== job.id) {
+    samplesFor = job.id;
+    clearSamples();
+    $("sample-error").textContent = "";
+  }
+  const prompt = $("sample-prompt");
+  if (ready && !prompt.value.includes(job.placeholder_token)) prompt.value = "a photo of " + job.placeholder_token;
+  $("samples-note").textContent = ready
+    ? "The prompt must contain " + job.placeholder_token + "; image i is drawn from seed + i."
+    : job.objective === "textual_inversion" && (job.status === "queued" || job.status === "running")
+      ? "Samples can be drawn once the job has succeeded."
+      : "Select a succeeded textual inversion job to draw from its token.";
+}
+
+function clearSamples() {
+  const box = $("samples");
+  for (const img of box.querySelectorAll("img")) URL.revokeObjectURL(img.src);
+  box.textContent = "";
+  delete box.dataset.generation;
+}
+
+async function drawSamples() {
+  if (!current || !canSample(current)) return;
+  const job = current;
+  $("sample-error").textContent = "";
+  $("sample-start").disabled = true;
+  try {
+    const generation = await getJson("/v1/generations", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ inversion_id: job.id, prompt: $("sample-prompt").value, n: Number($("sample-n").value), steps: Number($("sample-steps").value), seed: Number($("sample-seed").value) }),
+    });
+    const figures = [];
+    for (const image of generation.images) {
+      const blob = await (await api(image.url)).blob();
+      const figure = document.createElement("figure");
+      const img = document.createElement("img");
+      img.src = URL.createObjectURL(blob);
+      img.alt = generation.prompt + " (seed " + image.seed + ")";
+      img.dataset.seed = String(image.seed);
+      img.dataset.url = image.url;
+      const caption = document.createElement("figcaption");
+      caption.textContent = "seed " + image.seed;
+      figure.append(img, caption);
+      figures.push(figure);
+    }
+    if (!current || current.id !== job.id) return;
+    clearSamples();
+    $("samples").dataset.generation = generation.id;
+    $("samples").append(...figures);
+    $("samples-note").textContent = generation.images.length + " images, " + generation.scheduler + ", " + generation.steps + " steps, " + generation.usage.seconds.toFixed(2) + " s billed" + (generation.warnings.length ? " (" + generation.warnings.join("; ") + ")" : "");
+    loadUsage().catch(showJobError);
+  } catch (error) {
+    $("sample-error").textContent = error.message || String(error);
+  } finally {
+    $("sample-start").disabled = !(current && canSample(current));
+  }
 }
 
 function lastFinite(values) {
@@ -220,7 +291,7 @@ async function loadJobs() {
 
 async function loadUsage() {
   const u = await getJson("/v1/usage");
-  setFacts($("usage"), [["jobs", fmt(u.jobs), "usage-jobs"], ["slices", fmt(u.slices), "usage-slices"], ["steps", fmt(u.steps), "usage-steps"], ["billed seconds", u.seconds.toFixed(3), "usage-seconds"]]);
+  setFacts($("usage"), [["jobs", fmt(u.jobs), "usage-jobs"], ["slices", fmt(u.slices), "usage-slices"], ["generations", fmt(u.generations), "usage-generations"], ["steps", fmt(u.steps), "usage-steps"], ["billed seconds", u.seconds.toFixed(3), "usage-seconds"]]);
 }
 
 function renderUploads() {
@@ -300,6 +371,8 @@ $("job-form").addEventListener("submit", async (e) => {
     $("start").disabled = false;
   }
 });
+
+$("sample-form").addEventListener("submit", (e) => { e.preventDefault(); drawSamples(); });
 
 $("cancel").addEventListener("click", async () => {
   if (!current) return;

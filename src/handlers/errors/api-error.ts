@@ -1,5 +1,5 @@
 import { statusOf, type ErrorCode } from "./codes.js";
-import { buildProblem, problemResponse } from "./problem.js";
+import { buildProblem, problemResponse, type ValidationIssue } from "./problem.js";
 
 /**
  * An error meant for the client: the code picks status and title, `detail` is a message
@@ -10,12 +10,15 @@ export class ApiError extends Error {
   readonly code: ErrorCode;
   readonly detail: string | undefined;
   readonly headers: Readonly<Record<string, string>> | undefined;
+  /** Per-field problems (validation_failed raised outside zod's hook, e.g. a multipart form). */
+  readonly errors: readonly ValidationIssue[] | undefined;
 
-  constructor(code: ErrorCode, detail?: string, options?: { cause?: unknown; headers?: Record<string, string> }) {
+  constructor(code: ErrorCode, detail?: string, options?: { cause?: unknown; headers?: Record<string, string>; errors?: readonly ValidationIssue[] }) {
     super(detail ?? code, options?.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
     this.detail = detail;
     this.headers = options?.headers;
+    this.errors = options?.errors;
   }
 
   get status(): number {
@@ -23,6 +26,6 @@ export class ApiError extends Error {
   }
 
   getResponse(instance?: string): Response {
-    return problemResponse(buildProblem(this.code, this.detail, instance), this.headers ? { ...this.headers } : undefined);
+    return problemResponse(buildProblem(this.code, this.detail, instance, this.errors), this.headers ? { ...this.headers } : undefined);
   }
 }

@@ -2,4 +2,4 @@ export { ERROR_CODES, ERROR_CODE_LIST, codeForStatus, statusOf, type ErrorCode }
 export { ApiError } from "./api-error.js";
 export { PROBLEM_CONTENT_TYPE, PROBLEM_TYPE_PREFIX, buildProblem, problemResponse, type Problem, type ValidationIssue } from "./problem.js";
 export { createErrorHandler, notFoundHandler, type ErrorLogger } from "./on-error.js";
-export { validationHook, validationIssues } from "./validation-hook.js";
+export { validationFailed, validationHook, validationIssues } from "./validation-hook.js";

@@ -1,5 +1,6 @@
 import type { Context } from "hono";
 import type { ZodError } from "zod";
+import { ApiError } from "./api-error.js";
 import { buildProblem, problemResponse, type ValidationIssue } from "./problem.js";
 
 /** zod's issues, as client-facing problems (they describe the client's input only). */
@@ -9,6 +10,15 @@ export function validationIssues(location: string, error: ZodError): ValidationI
     path: issue.path.map(String).join("."),
     message: issue.message,
   }));
+}
+
+function validationDetail(location: string, errors: readonly ValidationIssue[]): string {
+  return `${errors.length} problem${errors.length === 1 ? "" : "s"} in the request ${location}.`;
+}
+
+/** A validation_failed error for a request part a handler validates itself (e.g. a multipart form). */
+export function validationFailed(location: string, errors: readonly ValidationIssue[]): ApiError {
+  return new ApiError("validation_failed", validationDetail(location, errors), { errors });
 }
 
 /**
@@ -21,6 +31,5 @@ export function validationHook(
 ): Response | undefined {
   if (result.success) return undefined;
   const errors = validationIssues(result.target, result.error);
-  const detail = `${errors.length} problem${errors.length === 1 ? "" : "s"} in the request ${result.target}.`;
-  return problemResponse(buildProblem("validation_failed", detail, c.req.path, errors));
+  return problemResponse(buildProblem("validation_failed", validationDetail(result.target, errors), c.req.path, errors));
 }

@@ -2,6 +2,7 @@
 import { z } from "@hono/zod-openapi";
 import { ERROR_CODE_LIST, type ErrorCode, ERROR_CODES } from "../errors/index.js";
 import { JOB_ID_PATTERN } from "../../ports/dispatcher/dispatcher.js";
+import { IDEMPOTENCY_KEY_PATTERN } from "../../services/inversions/idempotency.js";
 
 export const problemSchema = z
   .object({
@@ -34,3 +35,12 @@ export const jobIdParams = z.object({
 });
 
 export const BEARER_SECURITY = [{ bearerAuth: [] }];
+
+/** The Idempotency-Key request header of the create operations. */
+export const idempotencyHeaders = z.object({
+  "idempotency-key": z
+    .string()
+    .regex(IDEMPOTENCY_KEY_PATTERN)
+    .optional()
+    .openapi({ description: "Same key and body: the same resource. Same key, other body: 409 idempotency_key_reused." }),
+});

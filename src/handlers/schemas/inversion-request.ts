@@ -63,3 +63,13 @@ export const createInversionRequestSchema = z
   .openapi("CreateInversionRequest");
 
 export type CreateInversionRequest = z.output<typeof createInversionRequestSchema>;
+
+/**
+ * The `config` field of a multipart POST /v1/inversions: a textual_inversion request without
+ * `images` (the form's image files are the images).
+ */
+export const textualInversionUploadConfigSchema = textualInversionRequestSchema
+  .omit({ images: true })
+  .openapi("TextualInversionUploadConfig", { description: "POST /v1/inversions as multipart/form-data: the `config` part (JSON)." });
+
+export type TextualInversionUploadConfig = z.output<typeof textualInversionUploadConfigSchema>;

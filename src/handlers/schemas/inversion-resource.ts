@@ -11,6 +11,10 @@ export const inversionSummarySchema = z
     id: z.string().openapi({ example: "inv_3f9c2a7d1b6e4c0a8f5d2b1c" }),
     object: z.literal("inversion"),
     objective: z.enum(["textual_inversion", "synthetic"]).nullable(),
+    placeholder_token: z
+      .string()
+      .nullable()
+      .openapi({ example: "<my-cat>", description: "The token a generation's prompt must contain (textual_inversion; null otherwise)." }),
     status: z.enum(JOB_STATUSES),
     step: z.number().int().openapi({ description: "Completed optimisation steps." }),
     max_steps: z.number().int(),

@@ -10,6 +10,7 @@ import type { Store } from "../../ports/store/store.js";
 import { stringifyExact } from "../../core/io/exact-json.js";
 
 export interface IdempotencyClaim {
+  /** The id of what the request created: a job, or a generation (POST /v1/generations). */
   readonly jobId: string;
   readonly requestHash: string;
 }

@@ -15,19 +15,16 @@ import { isTerminal, JobStore, newJobRecord, type VersionedJob } from "../jobs/i
 import { noJobEvents, type JobEventSink } from "../slices/events.js";
 import { UnknownModelError, type ModelCatalog } from "../models/model-ids.js";
 import { uploadKey } from "../uploads/upload-keys.js";
-import { UsageLedger } from "../usage/index.js";
+import { putUpload, type InspectedUpload } from "../uploads/inspected-upload.js";
+import { assertWithinBudget } from "../usage/budget.js";
 import { checkWebhookUrl, WebhookUrlRefusedError, type WebhookNetworkPolicy } from "../webhooks/url-guard.js";
-import type { CreateInversionRequest } from "../../handlers/schemas/inversion-request.js";
+import type { CreateInversionRequest, TextualInversionUploadConfig } from "../../handlers/schemas/inversion-request.js";
 import { configFromRequest } from "./config-from-request.js";
 import { claimIdempotencyKey, requestHash } from "./idempotency.js";
 import { indexJob, listJobIds } from "./job-index.js";
 
 export class InversionInputError extends Error {
   override readonly name = "InversionInputError";
-}
-
-export class BudgetExhaustedError extends Error {
-  override readonly name = "BudgetExhaustedError";
 }
 
 export class JobConflictError extends Error {
@@ -62,7 +59,35 @@ export class InversionService {
 
   /** Creates (or, for a repeated Idempotency-Key, finds) the job and dispatches its first slice. */
   async create(principal: Principal, request: CreateInversionRequest, idempotencyKey?: string): Promise<{ job: VersionedJob; created: boolean }> {
-    await this.assertWithinBudget(principal);
+    await this.admit(principal, request);
+    if (request.objective === "textual_inversion") await this.assertUploadsExist(principal.tenantId, request.images);
+    return this.persist(principal, request, idempotencyKey === undefined ? undefined : { key: idempotencyKey, hash: requestHash(request) }, async () => {});
+  }
+
+  /**
+   * The multipart form of create: the training images come with the request, already inspected
+   * (inspectUpload). They are stored as uploads only once every check has passed and the job is
+   * about to be created, so a refused request stores nothing and a replayed one stores nothing
+   * new. The Idempotency-Key hash covers the images' SHA-256, not the fresh upload ids.
+   */
+  async createWithImages(
+    principal: Principal,
+    request: TextualInversionUploadConfig,
+    images: readonly InspectedUpload[],
+    idempotencyKey?: string,
+  ): Promise<{ job: VersionedJob; created: boolean }> {
+    const ids = images.map(() => (this.deps.newId ?? randomId)("upl"));
+    const full: CreateInversionRequest = { ...request, images: ids };
+    await this.admit(principal, full);
+    const hash = requestHash({ ...request, image_sha256: images.map((image) => image.sha256) });
+    return this.persist(principal, full, idempotencyKey === undefined ? undefined : { key: idempotencyKey, hash }, async () => {
+      for (const [i, image] of images.entries()) await putUpload(this.deps.store, principal.tenantId, ids[i]!, image);
+    });
+  }
+
+  /** The checks that need no stored inputs: budget (402), webhook URL and model (422). */
+  private async admit(principal: Principal, request: CreateInversionRequest): Promise<void> {
+    await assertWithinBudget(this.deps.store, principal);
     if (request.webhook) {
       try {
         await checkWebhookUrl(request.webhook.url, this.deps.webhookPolicy);
@@ -71,10 +96,19 @@ export class InversionService {
         throw error;
       }
     }
-    if (request.objective === "textual_inversion") {
-      this.assertModelServed(request.model);
-      await this.assertUploadsExist(principal.tenantId, request.images);
-    }
+    if (request.objective === "textual_inversion") this.assertModelServed(request.model);
+  }
+
+  /**
+   * Validates the config, claims the Idempotency-Key, then (unless the job exists already) stores
+   * the request's inputs with `stage` and creates the record; indexes and dispatches it.
+   */
+  private async persist(
+    principal: Principal,
+    request: CreateInversionRequest,
+    idempotency: { key: string; hash: string } | undefined,
+    stage: () => Promise<void>,
+  ): Promise<{ job: VersionedJob; created: boolean }> {
     let record;
     try {
       record = newJobRecord({
@@ -89,13 +123,14 @@ export class InversionService {
       if (error instanceof InvalidConfigError) throw new InversionInputError(error.message);
       throw error;
     }
-    if (idempotencyKey !== undefined) {
-      const claim = await claimIdempotencyKey(this.deps.store, principal.tenantId, idempotencyKey, { jobId: record.id, requestHash: requestHash(request) });
+    if (idempotency !== undefined) {
+      const claim = await claimIdempotencyKey(this.deps.store, principal.tenantId, idempotency.key, { jobId: record.id, requestHash: idempotency.hash });
       record = { ...record, id: claim.jobId };
     }
     let job = await this.jobs.read(record.id);
     const created = job === undefined;
     if (!job) {
+      await stage();
       try {
         job = await this.jobs.create(record);
       } catch (error) {
@@ -145,15 +180,6 @@ export class InversionService {
       }
     }
     throw new JobConflictError("the job kept changing; try again");
-  }
-
-  /** A key with a budget may start jobs while its billed seconds are below it (jobs running may overshoot). */
-  private async assertWithinBudget(principal: Principal): Promise<void> {
-    if (principal.budgetSeconds === undefined) return;
-    const used = await new UsageLedger(this.deps.store).summarize({ tenantId: principal.tenantId, keyId: principal.keyId });
-    if (used.seconds >= principal.budgetSeconds) {
-      throw new BudgetExhaustedError(`this API key has used ${used.seconds.toFixed(1)} of its ${principal.budgetSeconds} device seconds`);
-    }
   }
 
   private assertModelServed(model: string): void {

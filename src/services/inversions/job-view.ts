@@ -17,11 +17,17 @@ function publicObjective(config: JobRecord["config"]): InversionSummary["objecti
   return entry ? (entry[0] as keyof typeof OBJECTIVE_KINDS) : null;
 }
 
+function placeholderTokenOf(config: JobRecord["config"]): string | null {
+  const token = (config.objective as { placeholderToken?: unknown } | undefined)?.placeholderToken;
+  return typeof token === "string" ? token : null;
+}
+
 export function summarizeJob(job: JobRecord): InversionSummary {
   return {
     id: job.id,
     object: "inversion",
     objective: publicObjective(job.config),
+    placeholder_token: placeholderTokenOf(job.config),
     status: job.status,
     step: job.step,
     max_steps: job.config.maxSteps as number,

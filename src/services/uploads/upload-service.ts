@@ -7,15 +7,17 @@
 import { createHash } from "node:crypto";
 import sharp from "sharp";
 import type { Store } from "../../ports/store/index.js";
-import { uploadKey } from "./upload-keys.js";
-import { MAX_UPLOAD_PIXELS, sniffImageType, UploadRejectedError, type StoredUpload, type UploadContentType } from "./upload-rules.js";
+import { putUpload, type InspectedUpload } from "./inspected-upload.js";
+import { MAX_UPLOAD_BYTES, MAX_UPLOAD_PIXELS, sniffImageType, UploadRejectedError, type StoredUpload, type UploadContentType } from "./upload-rules.js";
 
 export { MAX_UPLOAD_BYTES, MAX_UPLOAD_PIXELS, sniffImageType, UPLOAD_CONTENT_TYPES, UploadRejectedError, type StoredUpload, type UploadContentType } from "./upload-rules.js";
 
 const SHARP_FORMAT: Record<UploadContentType, string> = { "image/png": "png", "image/jpeg": "jpeg", "image/webp": "webp" };
 
-export async function storeUpload(store: Store, tenantId: string, id: string, contentType: UploadContentType, bytes: Uint8Array): Promise<StoredUpload> {
+/** Checks that `bytes` are a decodable `contentType` image within the limits; stores nothing. */
+export async function inspectUpload(contentType: UploadContentType, bytes: Uint8Array): Promise<InspectedUpload> {
   if (bytes.length === 0) throw new UploadRejectedError("the upload is empty");
+  if (bytes.length > MAX_UPLOAD_BYTES) throw new UploadRejectedError(`the upload has ${bytes.length} bytes; at most ${MAX_UPLOAD_BYTES} are accepted`);
   const sniffed = sniffImageType(bytes);
   if (sniffed !== contentType) throw new UploadRejectedError(`the bytes are ${sniffed ? `a ${sniffed} image` : "not a PNG, JPEG or WebP image"}, not ${contentType}`);
   let width: number;
@@ -33,7 +35,9 @@ export async function storeUpload(store: Store, tenantId: string, id: string, co
     if (error instanceof UploadRejectedError) throw error;
     throw new UploadRejectedError(`the image cannot be decoded (${(error as Error).message.split("\n")[0]})`);
   }
-  const sha256 = createHash("sha256").update(bytes).digest("hex");
-  await store.put(uploadKey(tenantId, id), bytes, { ifNoneMatch: "*", contentType });
-  return { id, contentType, bytes: bytes.length, width, height, sha256 };
+  return { contentType, bytes, width, height, sha256: createHash("sha256").update(bytes).digest("hex") };
+}
+
+export async function storeUpload(store: Store, tenantId: string, id: string, contentType: UploadContentType, bytes: Uint8Array): Promise<StoredUpload> {
+  return putUpload(store, tenantId, id, await inspectUpload(contentType, bytes));
 }

@@ -1,2 +1,3 @@
-export { assertUsageRecord, InvalidUsageRecordError, usagePrefix, usageStoreKey, type UsageRecord } from "./usage-record.js";
+export { assertUsageRecord, InvalidUsageRecordError, USAGE_KINDS, usageKindOf, usagePrefix, usageStoreKey, type UsageKind, type UsageRecord } from "./usage-record.js";
 export { UsageLedger, type UsageQuery, type UsageSummary, type UsageTotals } from "./usage-ledger.js";
+export { assertWithinBudget, BudgetExhaustedError } from "./budget.js";

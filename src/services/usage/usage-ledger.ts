@@ -1,15 +1,18 @@
 import { PreconditionFailedError } from "../../ports/store/errors.js";
 import type { Store } from "../../ports/store/store.js";
-import { assertUsageRecord, usagePrefix, usageStoreKey, type UsageRecord } from "./usage-record.js";
+import { assertUsageRecord, usageKindOf, usagePrefix, usageStoreKey, type UsageRecord } from "./usage-record.js";
 
 export interface UsageTotals {
+  /** Inversion slices billed. */
   slices: number;
+  /** Generations billed (their steps are images x sampler steps). */
+  generations: number;
   steps: number;
   seconds: number;
 }
 
 export interface UsageSummary extends UsageTotals {
-  /** Distinct jobs with at least one slice in the window. */
+  /** Distinct inversion jobs with at least one slice in the window. */
   jobs: number;
   byDevice: Record<string, UsageTotals>;
   byKey: Record<string, UsageTotals>;
@@ -54,16 +57,16 @@ export class UsageLedger {
   }
 
   async summarize(query: UsageQuery): Promise<UsageSummary> {
-    const summary: UsageSummary = { slices: 0, steps: 0, seconds: 0, jobs: 0, byDevice: {}, byKey: {} };
+    const summary: UsageSummary = { ...zeroTotals(), jobs: 0, byDevice: {}, byKey: {} };
     const jobs = new Set<string>();
     for await (const record of this.records(query)) {
       const at = Date.parse(record.recordedAt);
       if (query.from && at < query.from.getTime()) continue;
       if (query.to && at >= query.to.getTime()) continue;
       add(summary, record);
-      add((summary.byDevice[record.device] ??= { slices: 0, steps: 0, seconds: 0 }), record);
-      add((summary.byKey[record.keyId] ??= { slices: 0, steps: 0, seconds: 0 }), record);
-      jobs.add(record.jobId);
+      add((summary.byDevice[record.device] ??= zeroTotals()), record);
+      add((summary.byKey[record.keyId] ??= zeroTotals()), record);
+      if (usageKindOf(record) === "slice") jobs.add(record.jobId);
     }
     summary.jobs = jobs.size;
     return summary;
@@ -85,8 +88,13 @@ export class UsageLedger {
   }
 }
 
+function zeroTotals(): UsageTotals {
+  return { slices: 0, generations: 0, steps: 0, seconds: 0 };
+}
+
 function add(totals: UsageTotals, record: UsageRecord): void {
-  totals.slices += 1;
+  if (usageKindOf(record) === "generation") totals.generations += 1;
+  else totals.slices += 1;
   totals.steps += record.steps;
   totals.seconds += record.seconds;
 }

@@ -2,6 +2,8 @@
  * A real API over a MemoryStore: two tenants with one key each, slices run in this process
  * by the real slice service (synthetic objective, small budget), and helpers for requests.
  */
+import { readdir, readFile } from "node:fs/promises";
+import { join } from "node:path";
 import { createApi } from "../../../src/handlers/api.js";
 import type { ApiDeps } from "../../../src/handlers/deps.js";
 import { InProcessDispatcher } from "../../../src/ports/dispatcher/index.js";
@@ -32,6 +34,8 @@ export interface HarnessOptions {
   readonly objectives?: ObjectiveFactory;
   /** Default: 40 steps or a minute per slice. */
   readonly budget?: SliceBudget;
+  /** Where the app reports unexpected errors (default: console.error). */
+  readonly logError?: (error: unknown) => void;
 }
 
 export async function createHarness(options: HarnessOptions = {}): Promise<Harness> {
@@ -59,7 +63,7 @@ export async function createHarness(options: HarnessOptions = {}): Promise<Harne
   });
   const app = createApi(
     { store, dispatcher, keys, webhookPolicy: { allowPrivateAddresses: false, resolve: async () => ["93.184.215.14"] }, eventsPollMs: 20, ...options.deps },
-    { logError: (error) => console.error(error) },
+    { logError: options.logError ?? ((error) => console.error(error)) },
   );
   const call: Harness["call"] = (path, init = {}) => {
     const { key = keyA, ...rest } = init;
@@ -88,4 +92,31 @@ export async function problem(response: Response): Promise<{ code: string; statu
 export async function storedKeys(store: Store): Promise<string[]> {
   const page = await store.list("");
   return page.entries.map((e) => e.key).filter((k) => !k.startsWith("api-keys/"));
+}
+
+/** The bundled concept's training images, uploaded through POST /v1/uploads; returns their ids. */
+export async function uploadConcept(h: Harness, dir = "examples/concepts/arrow"): Promise<string[]> {
+  const files = (await readdir(dir)).filter((f) => f.endsWith(".png")).sort();
+  const ids: string[] = [];
+  for (const file of files) {
+    const response = await h.call("/v1/uploads", { method: "POST", headers: { "content-type": "image/png" }, body: await readFile(join(dir, file)) });
+    if (response.status !== 201) throw new Error(`upload of ${file} answered ${response.status}: ${await response.text()}`);
+    ids.push(((await response.json()) as { id: string }).id);
+  }
+  return ids;
+}
+
+/** A short textual_inversion job on the bundled model (fixed steps). */
+export function textualInversionBody(images: string[], overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    objective: "textual_inversion",
+    model: "tiny-sd",
+    placeholder_token: "<arrow>",
+    initializer_token: "circle",
+    images,
+    seed: 11,
+    max_steps: 4,
+    stopping: { name: "fixed", steps: 4 },
+    ...overrides,
+  };
 }

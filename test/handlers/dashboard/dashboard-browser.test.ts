@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import sharp from "sharp";
@@ -16,8 +16,10 @@ import { chromiumInstalled, chromiumRequired, launchChromium, type Browser } fro
 /**
  * The dashboard end to end in headless Chromium against `dvar serve`'s embedded server: a key
  * from `dvar keys create`, an upload and a synthetic DVAR job started through the UI, followed
- * live over SSE until the DVAR stop, and the numbers shown checked against the API.
- * DVAR_DASHBOARD_SCREENSHOT=path also writes a screenshot (docs/dashboard.png is made so).
+ * live over SSE until the DVAR stop, and the numbers shown checked against the API; a textual
+ * inversion of the bundled concept on the bundled model, and samples drawn from its token.
+ * DVAR_DASHBOARD_SCREENSHOT=path also writes a screenshot (docs/dashboard.png is made so), and
+ * DVAR_DASHBOARD_SAMPLES_SCREENSHOT=path one of the samples panel (docs/dashboard-samples.png).
  * Runs wherever /usr/bin/chromium exists and is required under CI=true.
  */
 if (chromiumInstalled() || chromiumRequired) {
@@ -106,7 +108,9 @@ if (chromiumInstalled() || chromiumRequired) {
       expect(await page.isDisabled("#download-diffusers")).toBe(true);
       expect(await page.isDisabled("#download-a1111")).toBe(true);
       expect(await page.textContent("#download-note")).toBe("this objective writes no embedding");
-      expect(await page.textContent("#samples")).toContain("not available yet");
+      // Nor can it be drawn from: the samples panel says what it needs.
+      expect(await page.isDisabled("#sample-start")).toBe(true);
+      expect(await page.textContent("#samples-note")).toBe("Select a succeeded textual inversion job to draw from its token.");
 
       const usage = await api<{ jobs: number; slices: number; steps: number; seconds: number }>("/v1/usage");
       await page.waitForFunction((steps) => document.querySelector("#usage [data-fact=usage-steps]")?.textContent === String(steps), usage.steps);
@@ -148,10 +152,84 @@ if (chromiumInstalled() || chromiumRequired) {
         expect(job.objective).toBe("textual_inversion");
         expect(await page.textContent("#job-status")).toBe(job.status);
         expect(await page.textContent("#job-facts [data-fact=error]")).toBe(job.error ? `${job.error.code}: ${job.error.message}` : "-");
+        expect(await page.isDisabled("#sample-start")).toBe(job.status !== "succeeded");
       } finally {
         await page.close();
       }
     });
+
+    it("learns the bundled concept on the bundled model and shows samples drawn from its token", async () => {
+      const page = await browser.context.newPage();
+      const pageErrors: string[] = [];
+      page.on("pageerror", (error) => pageErrors.push(String(error)));
+      try {
+        await page.goto(`${server.url}/dashboard`);
+        await page.fill("#api-key", key);
+        await page.click("#key-save");
+        await page.waitForFunction(() => document.getElementById("key-state")?.textContent?.includes("accepted"));
+        const concept = "examples/concepts/arrow";
+        const files = readdirSync(concept).filter((f) => f.endsWith(".png")).sort();
+        await page.setInputFiles("#files", files.map((f) => join(concept, f)));
+        await page.waitForFunction((n) => document.querySelectorAll("#uploads li code").length === n, files.length);
+        await page.selectOption("#objective", "textual_inversion");
+        await page.fill("#placeholder", "<arrow>");
+        await page.fill("#initializer", "circle");
+        await page.selectOption("#stopping", "fixed");
+        await page.fill("#max-steps", "4");
+        await page.click("#start");
+        await page.waitForFunction(() => ["succeeded", "failed", "canceled"].includes(document.getElementById("job-status")?.textContent ?? ""), undefined, { timeout: 90_000 });
+        expect(await page.textContent("#job-facts [data-fact=error]")).toBe("-");
+        expect(await page.textContent("#job-status")).toBe("succeeded");
+        const id = (await page.textContent("#job-id"))!;
+
+        // The panel offers the job's token; draw 2 images of 4 steps from seed 3.
+        await page.waitForSelector("#sample-start:not([disabled])");
+        expect(await page.inputValue("#sample-prompt")).toBe("a photo of <arrow>");
+        await page.fill("#sample-n", "2");
+        await page.fill("#sample-steps", "4");
+        await page.fill("#sample-seed", "3");
+        await page.click("#sample-start");
+        await page.waitForFunction(() => document.querySelectorAll("#samples img").length === 2 && [...document.querySelectorAll<HTMLImageElement>("#samples img")].every((img) => img.complete && img.naturalWidth > 0), undefined, { timeout: 60_000 });
+        const generationId = (await page.getAttribute("#samples", "data-generation"))!;
+        const generation = await api<{ inversion_id: string; status: string; prompt: string; images: Array<{ seed: number; url: string; width: number; height: number }> }>(`/v1/generations/${generationId}`);
+        expect(generation).toMatchObject({ inversion_id: id, status: "succeeded", prompt: "a photo of <arrow>" });
+        const shown = await page.$$eval("#samples img", (imgs) => (imgs as HTMLImageElement[]).map((img) => ({ seed: Number(img.dataset.seed), url: img.dataset.url, width: img.naturalWidth, height: img.naturalHeight })));
+        expect(shown).toEqual(generation.images.map((i) => ({ seed: i.seed, url: i.url, width: i.width, height: i.height })));
+        expect(shown.map((s) => s.seed)).toEqual([3, 4]);
+        // The pictures on the page are the API's PNGs, pixel for pixel (read back through a canvas:
+        // the page's CSP lets it fetch nothing but its own origin, blob: URLs included).
+        const onPage = await page.$$eval("#samples img", (imgs) =>
+          (imgs as HTMLImageElement[]).map((img) => {
+            const canvas = document.createElement("canvas");
+            canvas.width = img.naturalWidth;
+            canvas.height = img.naturalHeight;
+            const context = canvas.getContext("2d")!;
+            context.drawImage(img, 0, 0);
+            return Array.from(context.getImageData(0, 0, canvas.width, canvas.height).data);
+          }),
+        );
+        for (const [i, image] of generation.images.entries()) {
+          const response = await fetch(`${server.url}${image.url}`, { headers: { authorization: `Bearer ${key}` } });
+          const rgba = await sharp(Buffer.from(await response.arrayBuffer())).ensureAlpha().raw().toBuffer();
+          expect(Buffer.from(onPage[i]!).equals(rgba)).toBe(true);
+        }
+        const usage = await api<{ generations: number }>("/v1/usage");
+        await page.waitForFunction((n) => document.querySelector("#usage [data-fact=usage-generations]")?.textContent === String(n), usage.generations);
+        expect(usage.generations).toBeGreaterThanOrEqual(1);
+
+        if (process.env.DVAR_DASHBOARD_SAMPLES_SCREENSHOT) await page.screenshot({ path: resolve(process.env.DVAR_DASHBOARD_SAMPLES_SCREENSHOT), fullPage: true });
+
+        // A prompt without the token is refused with the API's reason.
+        await page.fill("#sample-prompt", "a photo of an arrow");
+        await page.click("#sample-start");
+        await page.waitForFunction(() => (document.getElementById("sample-error")?.textContent ?? "") !== "");
+        expect(await page.textContent("#sample-error")).toContain("invalid_input: prompt must contain the inversion's placeholder token <arrow>");
+        expect(await page.$$eval("#samples img", (imgs) => imgs.length)).toBe(2);
+        expect(pageErrors).toEqual([]);
+      } finally {
+        await page.close();
+      }
+    }, 180_000);
 
     it("downloads both embedding formats of a job whose objective wrote them", async () => {
       // A synthetic job writes no embedding; this writer stores its final parameters under the two

@@ -23,7 +23,7 @@ describe("GET /dashboard", () => {
     expect(response.headers.get("content-type")).toMatch(/^text\/javascript/);
     const code = await response.text();
     expect(() => new Script(code)).not.toThrow();
-    for (const path of ["/v1/uploads", "/v1/inversions", "/events", "/embedding?format=", "/v1/usage"]) expect(code).toContain(path);
+    for (const path of ["/v1/uploads", "/v1/inversions", "/events", "/embedding?format=", "/v1/usage", "/v1/generations"]) expect(code).toContain(path);
     expect(code).not.toMatch(/EventSource|https?:\/\/(?!www\.w3\.org)/);
   });
 

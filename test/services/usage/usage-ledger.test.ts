@@ -51,21 +51,35 @@ describe("UsageLedger", () => {
     const keyA = await ledger.summarize({ tenantId: "acme", keyId: "key_a" });
     expect(keyA).toEqual({
       slices: 3,
+      generations: 0,
       steps: 60,
       seconds: 7,
       jobs: 2,
-      byDevice: { "nvidia-h100": { slices: 2, steps: 30, seconds: 3 }, cpu: { slices: 1, steps: 30, seconds: 4 } },
-      byKey: { key_a: { slices: 3, steps: 60, seconds: 7 } },
+      byDevice: { "nvidia-h100": { slices: 2, generations: 0, steps: 30, seconds: 3 }, cpu: { slices: 1, generations: 0, steps: 30, seconds: 4 } },
+      byKey: { key_a: { slices: 3, generations: 0, steps: 60, seconds: 7 } },
     });
     const tenant = await ledger.summarize({ tenantId: "acme" });
     expect(tenant).toMatchObject({ slices: 5, steps: 150, seconds: 31, jobs: 4 });
-    expect(tenant.byKey.key_b).toEqual({ slices: 2, steps: 90, seconds: 24 });
+    expect(tenant.byKey.key_b).toEqual({ slices: 2, generations: 0, steps: 90, seconds: 24 });
     const march = await ledger.summarize({
       tenantId: "acme",
       from: new Date("2026-03-01T00:00:00Z"),
       to: new Date("2026-04-01T00:00:00Z"),
     });
     expect(march).toMatchObject({ slices: 4, steps: 100, seconds: 15 });
+  });
+
+  it("counts generation records as generations, not slices or jobs, and sums their steps and seconds", async () => {
+    const ledger = new UsageLedger(new MemoryStore());
+    await ledger.record(slice({ steps: 10, seconds: 1 }));
+    await ledger.record(slice({ kind: "slice", slice: 1, steps: 10, seconds: 1 }));
+    const generation = slice({ kind: "generation", jobId: "gen_1", steps: 4 * 25, seconds: 2, device: "cpu" });
+    expect((await ledger.record(generation)).billed).toBe(true);
+    expect((await ledger.record({ ...generation, seconds: 9 })).billed).toBe(false);
+    const summary = await ledger.summarize({ tenantId: "acme" });
+    expect(summary).toMatchObject({ slices: 2, generations: 1, jobs: 1, steps: 120, seconds: 4 });
+    expect(summary.byDevice.cpu).toEqual({ slices: 0, generations: 1, steps: 100, seconds: 2 });
+    await expect(ledger.record(slice({ kind: "bogus" as never, jobId: "gen_2" }))).rejects.toThrow(/kind must be one of slice, generation/);
   });
 
   it("rejects malformed records before writing anything", async () => {

@@ -1,0 +1,180 @@
+/**
+ * POST /v1/inversions as multipart/form-data: a `config` JSON part plus the image files. The job
+ * is the one the JSON path makes from the same images (same learned embedding, bit for bit);
+ * every refusal (form shape, counts, sizes, bad images, service checks) stores nothing.
+ */
+import { readdir, readFile } from "node:fs/promises";
+import { join } from "node:path";
+import sharp from "sharp";
+import { describe, expect, it } from "vitest";
+import { MemoryStore } from "../../../src/ports/store/index.js";
+import { ApiKeyRegistry } from "../../../src/services/auth/index.js";
+import { JobStore } from "../../../src/services/jobs/index.js";
+import { defaultModelCatalog } from "../../../src/services/models/model-catalog.js";
+import { defaultObjectives } from "../../../src/services/slices/index.js";
+import { MAX_UPLOAD_BYTES } from "../../../src/services/uploads/upload-service.js";
+import { UsageLedger } from "../../../src/services/usage/index.js";
+import { createHarness, problem, storedKeys, textualInversionBody, uploadConcept, type Harness } from "./harness.js";
+
+const CONCEPT = "examples/concepts/arrow";
+const models = defaultModelCatalog();
+
+async function conceptFiles(): Promise<Array<{ name: string; bytes: Buffer }>> {
+  const names = (await readdir(CONCEPT)).filter((f) => f.endsWith(".png")).sort();
+  return Promise.all(names.map(async (name) => ({ name, bytes: await readFile(join(CONCEPT, name)) })));
+}
+
+function config(overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  const { images: _images, ...rest } = textualInversionBody([]);
+  return { ...rest, ...overrides };
+}
+
+type Part = { name: string; value: string } | { name: string; file: Uint8Array; filename: string; type?: string };
+
+function form(parts: Part[]): FormData {
+  const data = new FormData();
+  for (const part of parts) {
+    if ("value" in part) data.append(part.name, part.value);
+    else data.append(part.name, new Blob([new Uint8Array(part.file)], part.type === undefined ? {} : { type: part.type }), part.filename);
+  }
+  return data;
+}
+
+async function imageParts(): Promise<Part[]> {
+  return (await conceptFiles()).map(({ name, bytes }) => ({ name: "images", file: bytes, filename: name, type: "image/png" }));
+}
+
+const postForm = (h: Harness, body: FormData, headers: Record<string, string> = {}, key?: string) =>
+  h.call("/v1/inversions", { method: "POST", body, headers, ...(key === undefined ? {} : { key }) });
+
+describe("POST /v1/inversions with multipart/form-data", () => {
+  it("stores the images as the tenant's uploads and creates the job the JSON path creates (same embedding, bit for bit)", async () => {
+    const store = new MemoryStore();
+    const h = await createHarness({ store, objectives: defaultObjectives({ store, models }), budget: { maxSteps: 4, maxWallMs: 600_000 }, deps: { models } });
+    const files = await conceptFiles();
+    const response = await postForm(h, form([{ name: "config", value: JSON.stringify(config()) }, ...(await imageParts())]));
+    expect(response.status).toBe(202);
+    const { id } = (await response.json()) as { id: string };
+    const record = (await new JobStore(store).read(id))!.record;
+    const keys = (record.config.objective as { images: string[] }).images;
+    expect(keys).toHaveLength(files.length);
+    for (const [i, key] of keys.entries()) {
+      expect(key).toMatch(/^tenants\/tenant-a\/uploads\/upl_[0-9a-f]+$/);
+      expect(Buffer.from((await store.get(key))!.body).equals(files[i]!.bytes)).toBe(true);
+    }
+    expect(record.config.objective).toMatchObject({ kind: "textual-inversion", model: "tiny-sd", placeholderToken: "<arrow>", initializerToken: "circle", numVectors: 1 });
+
+    const viaJson = await h.post("/v1/inversions", textualInversionBody(await uploadConcept(h)));
+    expect(viaJson.status).toBe(202);
+    const jsonId = ((await viaJson.json()) as { id: string }).id;
+    await h.dispatcher.drain();
+    const embedding = async (job: string) => {
+      const got = await h.call(`/v1/inversions/${job}/embedding`);
+      expect(got.status).toBe(200);
+      return Buffer.from(await got.arrayBuffer());
+    };
+    expect((await embedding(id)).equals(await embedding(jsonId))).toBe(true);
+  }, 120_000);
+
+  it("takes the type from the bytes when a part declares none (curl -F without ;type=), and a config sent as a file part", async () => {
+    const h = await createHarness({ runSlices: false, deps: { models } });
+    const [first] = await conceptFiles();
+    const body = form([
+      { name: "config", file: new TextEncoder().encode(JSON.stringify(config())), filename: "config.json", type: "application/json" },
+      { name: "images", file: first!.bytes, filename: "a.bin" },
+    ]);
+    const response = await postForm(h, body);
+    expect(response.status).toBe(202);
+    const uploads = (await storedKeys(h.store)).filter((k) => k.includes("/uploads/"));
+    expect(uploads).toHaveLength(1);
+    expect(h.dispatched).toHaveLength(1);
+  });
+
+  it("honours Idempotency-Key: the same images and config give the same job and store nothing new; other images are a reuse", async () => {
+    const h = await createHarness({ runSlices: false, deps: { models } });
+    const parts = [{ name: "config", value: JSON.stringify(config()) }, ...(await imageParts())];
+    const first = await postForm(h, form(parts), { "idempotency-key": "multi-1" });
+    expect(first.status).toBe(202);
+    const stored = await storedKeys(h.store);
+    const replay = await postForm(h, form(parts), { "idempotency-key": "multi-1" });
+    expect(replay.status).toBe(202);
+    expect(replay.headers.get("idempotent-replayed")).toBe("true");
+    expect(((await replay.json()) as { id: string }).id).toBe(((await first.json()) as { id: string }).id);
+    expect(await storedKeys(h.store)).toEqual(stored);
+    const other = await postForm(h, form(parts.slice(0, 2)), { "idempotency-key": "multi-1" });
+    expect(other.status).toBe(409);
+    expect((await problem(other)).code).toBe("idempotency_key_reused");
+    expect(await storedKeys(h.store)).toEqual(stored);
+  });
+
+  it("refuses bad forms, counts, sizes and images with their documented codes, storing nothing", async () => {
+    const h = await createHarness({ runSlices: false, deps: { models } });
+    const [good] = await conceptFiles();
+    const png = good!.bytes;
+    const image = (over: Partial<{ file: Uint8Array; filename: string; type: string }> = {}): Part => ({ name: "images", file: png, filename: "x.png", type: "image/png", ...over });
+    const cfg = (over: Record<string, unknown> = {}): Part => ({ name: "config", value: JSON.stringify(config(over)) });
+    const gif = Buffer.from("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7", "base64");
+    const cases: Array<[string, Part[], number, string, string]> = [
+      ["no config", [image()], 400, "validation_failed", "config"],
+      ["two configs", [cfg(), cfg(), image()], 400, "validation_failed", "config"],
+      ["config not JSON", [{ name: "config", value: "{model:" }, image()], 400, "validation_failed", "config"],
+      ["config naming images", [cfg({ images: ["upl_00000000"] }), image()], 400, "validation_failed", "config"],
+      ["config for a synthetic job", [{ name: "config", value: JSON.stringify({ objective: "synthetic" }) }, image()], 400, "validation_failed", "config.objective"],
+      ["a negative learning rate", [cfg({ learning_rate: -1 }), image()], 400, "validation_failed", "config.learning_rate"],
+      ["0 images", [cfg()], 400, "validation_failed", "images"],
+      ["33 images", [cfg(), ...Array.from({ length: 33 }, () => image())], 400, "validation_failed", "images"],
+      ["an unknown part", [cfg(), image(), { name: "extra", value: "1" }], 400, "validation_failed", "extra"],
+      ["an image sent as text", [cfg(), { name: "images", value: "not a file" }], 400, "validation_failed", "images.0"],
+      ["an image over 10 MB", [cfg(), image(), image({ file: new Uint8Array(MAX_UPLOAD_BYTES + 1) })], 413, "payload_too_large", "image 1"],
+      ["HTML named .png", [cfg(), image({ file: new TextEncoder().encode("<html><body>hi</body></html>"), filename: "evil.png" })], 422, "invalid_input", "image 0 (\"evil.png\")"],
+      ["a GIF", [cfg(), image({ file: gif, filename: "a.gif", type: "image/gif" })], 422, "invalid_input", "image/gif"],
+      ["a truncated PNG", [cfg(), image(), image({ file: png.subarray(0, png.length - 40) })], 422, "invalid_input", "image 1"],
+      ["a JPEG declared as PNG", [cfg(), image({ file: await sharp(png).jpeg().toBuffer() })], 422, "invalid_input", "image/jpeg"],
+      ["an unknown model", [cfg({ model: "sd-15" }), image()], 422, "invalid_input", 'model "sd-15" is not served'],
+      ["a private webhook", [cfg({ webhook: { url: "http://10.0.0.1/hook" } }), image()], 422, "invalid_input", "webhook.url"],
+    ];
+    for (const [name, parts, status, code, mention] of cases) {
+      const response = await postForm(h, form(parts));
+      expect(response.status, name).toBe(status);
+      const body = (await problem(response)) as { code: string; status: number; detail: string; errors?: Array<{ location: string; path: string }> };
+      expect([response.status, body.code], name).toEqual([status, code]);
+      const said = body.errors ? body.errors.map((e) => `${e.location}:${e.path}`).join(" ") : body.detail;
+      expect(said, name).toContain(code === "validation_failed" ? `form:${mention}` : mention);
+      expect(await storedKeys(h.store), name).toEqual([]);
+    }
+    expect(h.dispatched).toEqual([]);
+  }, 60_000);
+
+  it("is refused (415) by a deployment without an image checker (the control plane without sharp), storing nothing", async () => {
+    const h = await createHarness({ runSlices: false, deps: { models, inspectUpload: undefined } });
+    const response = await postForm(h, form([{ name: "config", value: JSON.stringify(config()) }, ...(await imageParts())]));
+    expect(response.status).toBe(415);
+    expect((await problem(response)).detail).toContain("POST them to /v1/uploads");
+    expect(await storedKeys(h.store)).toEqual([]);
+  });
+
+  it("refuses a body over the multipart limit (413), a malformed multipart body (400) and a key over budget (402), storing nothing", async () => {
+    const h = await createHarness({ runSlices: false, deps: { models } });
+    const [good] = await conceptFiles();
+    const cfg = { name: "config", value: JSON.stringify(config()) };
+    const many = Array.from({ length: 7 }, () => ({ name: "images", file: new Uint8Array(MAX_UPLOAD_BYTES - 1), filename: "big.png", type: "image/png" }));
+    const tooBig = await postForm(h, form([cfg, ...many]));
+    expect(tooBig.status).toBe(413);
+    expect(await problem(tooBig)).toMatchObject({ code: "payload_too_large", detail: `multipart/form-data bodies are limited to ${64 * 1024 * 1024} bytes.` });
+    expect(await storedKeys(h.store)).toEqual([]);
+
+    const garbled = await h.call("/v1/inversions", { method: "POST", headers: { "content-type": "multipart/form-data; boundary=xyz" }, body: "--abc\r\nnonsense" });
+    expect(garbled.status).toBe(400);
+    expect((await problem(garbled)).code).toBe("bad_request");
+
+    const registry = new ApiKeyRegistry(h.store);
+    const capped = await registry.issue("tenant-a", "capped", undefined, { budgetSeconds: 1 });
+    await new UsageLedger(h.store).record({ tenantId: "tenant-a", keyId: capped.record.keyId, jobId: "inv_earlier", slice: 0, steps: 1, device: "cpu", seconds: 2, recordedAt: "2026-01-01T00:00:00Z" });
+    const before = await storedKeys(h.store);
+    const broke = await postForm(h, form([cfg, { name: "images", file: good!.bytes, filename: "a.png", type: "image/png" }]), {}, capped.key);
+    expect(broke.status).toBe(402);
+    expect(await storedKeys(h.store)).toEqual(before);
+    expect(before.every((k) => !k.includes("/uploads/") && !k.startsWith("jobs/"))).toBe(true);
+    expect(h.dispatched).toEqual([]);
+  }, 60_000);
+});
