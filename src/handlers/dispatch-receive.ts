@@ -28,8 +28,9 @@ export function registerDispatchReceiver<E extends Env>(app: Hono<E>, deps: Disp
     deps.log?.(JSON.stringify({ event: "dispatch_refused", reason }));
     throw new ApiError("unauthorized", "The dispatch request is not signed with a current shared secret.");
   };
-  const [isJson, limit] = jsonBody(MAX_DISPATCH_BODY_BYTES) as [MiddlewareHandler, MiddlewareHandler];
-  app.post(DISPATCH_PATH, isJson, limit, async (c) => {
+  // One gate: another content type is 415, an oversized body 413, before anything is read.
+  const [bodyGate] = jsonBody(MAX_DISPATCH_BODY_BYTES) as [MiddlewareHandler];
+  app.post(DISPATCH_PATH, bodyGate, async (c) => {
     const body = await c.req.text();
     const headers = { "webhook-id": c.req.header("webhook-id"), "webhook-timestamp": c.req.header("webhook-timestamp"), "webhook-signature": c.req.header("webhook-signature") };
     let verified: { id: string; timestampSeconds: number };
