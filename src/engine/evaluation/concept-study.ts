@@ -62,7 +62,8 @@ export interface ConceptRecord {
   scores: { step: number[]; score: number[] };
   /** The baseline checkpoints scored with a second sampling seed; sd = rms(a - b) / sqrt(2). */
   noise: { step: number[]; seedA: number[]; seedB: number[]; sd: number };
-  costs: { studyScoreMs: number; paperScoreMs: number; wallSeconds: number };
+  /** Wall seconds of the phases (training, ablation, scoring) and of the whole concept. */
+  costs: { studyScoreMs: number; paperScoreMs: number; trainSeconds: number; ablationSeconds: number; scoringSeconds: number; wallSeconds: number };
   stops: { clipS: number | null } & Record<DvarPreset, number | null>;
   methods: { baseline: MethodOutcome; clipS: MethodOutcome } & Record<DvarPreset, MethodOutcome>;
   ablation?: { steps: number; window: number; statistics: TrendStatistics[]; series: AblationSeries["series"] };
@@ -157,8 +158,12 @@ export async function studyConcept(concept: ConceptInput, s: StudySettings, out:
   const job = await openInversion(description, s.seed, { threads: s.threads });
   let trajectory: Trajectory;
   let ablation: ConceptRecord["ablation"];
+  const phase = { train: 0, ablation: 0, scoring: 0 };
+  let t0 = performance.now();
   try {
     trajectory = await trainTrajectory(job, s, say);
+    phase.train = (performance.now() - t0) / 1000;
+    t0 = performance.now();
     say(`trained ${trajectory.steps} steps${trajectory.outcome.kind === "failed" ? ` (failed: ${trajectory.outcome.reason})` : ""} in ${((performance.now() - started) / 1000).toFixed(0)} s`);
     if (s.ablation.concept === concept.name && s.ablation.steps > 0) {
       const steps = Math.min(s.ablation.steps, trajectory.steps);
@@ -166,6 +171,7 @@ export async function studyConcept(concept: ConceptInput, s: StudySettings, out:
       const series = await semiDeterministicAblation(job.objective, (step) => paramsAt(t, step), steps, { ldet: t.ldet, onProgress: (k) => say(`ablation step ${k}/${steps}`) });
       const window = Math.min(CRITERION_PRESETS.dvar.window, steps);
       ablation = { steps, window, statistics: trendStatistics(series, window), series: series.series };
+      phase.ablation = (performance.now() - t0) / 1000;
     }
   } finally {
     await job.close();
@@ -179,6 +185,7 @@ export async function studyConcept(concept: ConceptInput, s: StudySettings, out:
     vectors: paramsAt(trajectory, step).slice(),
     step,
   });
+  t0 = performance.now();
   const scorer = await openConceptScorer(s.model, description, s.threads);
   const scored = new Map<number, number>();
   const scoreMs: number[] = [];
@@ -207,6 +214,7 @@ export async function studyConcept(concept: ConceptInput, s: StudySettings, out:
   } finally {
     await scorer.close();
   }
+  phase.scoring = (performance.now() - t0) / 1000;
 
   const steps = [...scored.keys()].sort((a, b) => a - b);
   const scores = { step: steps, score: steps.map((k) => scored.get(k)!) };
@@ -233,7 +241,14 @@ export async function studyConcept(concept: ConceptInput, s: StudySettings, out:
     },
     scores,
     noise,
-    costs: { studyScoreMs: scoreMs.reduce((a, b) => a + b, 0) / scoreMs.length, paperScoreMs, wallSeconds: 0 },
+    costs: {
+      studyScoreMs: scoreMs.reduce((a, b) => a + b, 0) / scoreMs.length,
+      paperScoreMs,
+      trainSeconds: phase.train,
+      ablationSeconds: phase.ablation,
+      scoringSeconds: phase.scoring,
+      wallSeconds: 0,
+    },
     stops: { clipS: clipS.stopStep, dvar: dvar.dvar.stop, "dvar-paper": dvar["dvar-paper"].stop },
     methods: {
       baseline: baselineOutcome(scoreAt, trajectory.steps, s.baselineEvery, costs),
