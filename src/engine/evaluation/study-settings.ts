@@ -9,6 +9,7 @@ import { stringifyExact } from "../../core/io/exact-json.js";
 import { sha256Hex } from "../../core/io/sha256.js";
 import { CRITERION_PRESETS } from "../../core/stopping/index.js";
 import type { InitChoice } from "../inversion/job.js";
+import { modelFingerprint, openModelFolder } from "../model/folder.js";
 import { PAPER_SCORE_SETTINGS, type ScoreSettings } from "./reconstruction.js";
 
 export const DVAR_PRESETS = ["dvar", "dvar-paper"] as const;
@@ -16,6 +17,8 @@ export type DvarPreset = (typeof DVAR_PRESETS)[number];
 
 export interface StudySettings {
   model: string;
+  /** The model's fingerprint: records made with another model (retrained in place) are not reused. */
+  modelFingerprint: string;
   /** Training steps of the one run per concept (the paper's baseline: 6100). */
   steps: number;
   seed: number;
@@ -42,7 +45,7 @@ export const STUDY_DEFAULTS = {
   seed: 0,
   scoreEvery: 50,
   baselineEvery: 500,
-  score: { samples: 8, steps: 20, guidance: 7.5, seed: 0, property: "object" } satisfies ScoreSettings,
+  score: { samples: 8, steps: 10, guidance: 7.5, seed: 0, property: "object" } satisfies ScoreSettings,
   noiseSeed: 1000,
   ablationSteps: 1000,
 } as const;
@@ -50,6 +53,7 @@ export const STUDY_DEFAULTS = {
 export function defaultStudySettings(model: string, overrides: Partial<StudySettings> = {}): StudySettings {
   return {
     model,
+    modelFingerprint: modelFingerprint(openModelFolder(model)),
     steps: STUDY_DEFAULTS.steps,
     seed: STUDY_DEFAULTS.seed,
     scoreEvery: STUDY_DEFAULTS.scoreEvery,
