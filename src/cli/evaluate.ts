@@ -1,42 +1,56 @@
 /**
- * `dvar evaluate`: DVAR against the 6,100-step baseline on a folder of concepts, with the
- * model's image scorer (issue 5's acceptance): prints the per-concept table and writes it
- * (markdown and JSON). Long-running: each concept trains the full baseline.
+ * `dvar evaluate`: the trajectory study. Per concept ONE deterministic training run,
+ * scored every 50 steps, from which the paper's methods (Baseline, CLIP-s, Few iters,
+ * DVAR with both presets) are derived post hoc; prints issue 5's acceptance table and
+ * writes the paper's Table 1, Figure-1-style plots, the image grid and the
+ * semi-deterministic ablation (src/engine/evaluation/study.ts).
  */
-import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
-import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { compareOnConcept, type ConceptResult, type ConceptSamples, markdownTable, summarise } from "../engine/evaluation/compare.js";
-import { conceptGridPng } from "../engine/evaluation/grid.js";
-import { PAPER_SCORE_SETTINGS } from "../engine/evaluation/reconstruction.js";
-import { openGenerator } from "../engine/generate/pipeline.js";
-import { describeInversion, type InitChoice } from "../engine/inversion/job.js";
-import { openModelFolder } from "../engine/model/folder.js";
-import { openImageScorer } from "../engine/scoring/image-scorer.js";
+import { runStudy } from "../engine/evaluation/study.js";
+import { acceptanceMarkdown } from "../engine/evaluation/study-report.js";
+import { defaultStudySettings, DVAR_PRESETS, type DvarPreset, findConcepts, STUDY_DEFAULTS } from "../engine/evaluation/study-settings.js";
 import { CliUsageError, type Subcommand, parseFlags } from "./command.js";
 
-const HELP = `Usage: dvar evaluate --model DIR --concepts DIR [options]
+const HELP = `Usage: dvar evaluate --model DIR --concepts DIR [--concepts DIR ...] --out DIR [options]
 
-For each concept folder (3-10 images; a README.md naming "Suggested initializer word:
-\`WORD\`" sets the initializer, else a random token): trains the baseline (fixed steps,
-scored every --score-every steps, best kept) and DVAR from the same start, scores both
-with the model's image scorer (--samples images of "a photo of a <concept>", --sample-steps
-steps, guidance 7.5, seed 0), and prints the table. Acceptance: every DVAR run within 15%
-of the baseline's steps and a median score of at least 95% of the baseline's.
+The paper's evaluation as one trajectory study. For each concept folder (3-10 images; a
+README.md naming "Suggested initializer word: \`WORD\`" sets the initializer, else a
+random token) it trains ONE run to --steps with the engine (same seed, batches and
+initialisation as dvar invert), keeps the embedding of every step, records training
+loss, L_det, gradient norm, both DVAR ratios (N=310/alpha=0.15 and N=282/alpha=0.39) and
+step times, and scores the embedding every 50 steps with the model's image scorer
+(--samples images of "a photo of a <concept>", --sample-steps DDIM steps, guidance 7.5,
+sampling seed 0). Every stopping rule reads only the run's history, so each method is a
+prefix of that run:
+  Baseline   best score among the checkpoints every 500 steps and the last one
+  CLIP-s     stops after 5 scores without an improvement > 0.05 (every 50 steps)
+  Few iters  fixed steps: the max and the mean of the CLIP-s stops over the concepts
+  DVAR       the first step where the rule fires (both presets)
+Time = training time to the method's step + its evaluations (a score at the paper's
+settings, 8 samples x 50 steps, timed once per concept; L_det for DVAR).
+
+Written to --out: concepts/NAME.json (the concept's record, written when it finishes;
+a rerun skips finished concepts made with the same settings), concepts/NAME.embeddings.safetensors
+(every step's vectors), figures/NAME.svg (training loss, gradient norm, score, L_det),
+figures/ablation.svg, grid.png (per concept: training images, initializer-word,
+DVAR and baseline samples), study.json, report.md (issue 5's table, Table 1, ablation).
+Exit code 0 when issue 5's bar is met (every DVAR stop within 15% of --steps, median
+score >= 95% of the baseline's), 1 when not.
 
   --model DIR          pipeline folder with image_encoder/ (the scorer)
-  --concepts DIR       folder of concept folders
+  --concepts DIR       folder of concept folders (repeatable)
   --concept NAME       only this concept (repeatable)
-  --baseline-steps N   default 6100
-  --score-every N      default 500
-  --samples N          default 8
-  --sample-steps N     default 50
-  --dvar PRESET        dvar (N=310, alpha=0.15; default) or dvar-paper
-  --seed S             default 0
-  --threads N          onnxruntime intra-op threads (default 0: all cores)
-  --out FILE.md        also write the table there (and FILE.json)
-  --grid FILE.png      write an image grid: per concept the training images and samples
-                       from the initializer word, the DVAR and the baseline embeddings`;
+  --out DIR            output folder (required)
+  --steps N            training steps per concept (default ${STUDY_DEFAULTS.steps})
+  --samples N          images per score (default ${STUDY_DEFAULTS.score.samples})
+  --sample-steps N     DDIM steps per score (default ${STUDY_DEFAULTS.score.steps}; the paper: 50)
+  --dvar PRESET        the preset of the acceptance table and grid: dvar (default) or dvar-paper
+  --ablation NAME      concept of the semi-deterministic ablation (default: the first;
+                       none: skip)
+  --ablation-steps N   its steps (default ${STUDY_DEFAULTS.ablationSteps})
+  --seed S             training seed (default 0)
+  --jobs N             concepts at once, each in its own process (default 1)
+  --threads N          onnxruntime intra-op threads per process (default 0: all cores)`;
 
 function int(flag: string, text: string | undefined, fallback: number, min = 1): number {
   if (text === undefined) return fallback;
@@ -44,67 +58,50 @@ function int(flag: string, text: string | undefined, fallback: number, min = 1):
   return Number(text);
 }
 
-function initializerOf(dir: string): InitChoice {
-  const readme = join(dir, "README.md");
-  const match = existsSync(readme) ? /Suggested initializer word:\s*`([^`]+)`/.exec(readFileSync(readme, "utf8")) : null;
-  return match ? { kind: "word", word: match[1]! } : { kind: "random" };
-}
-
 export const evaluateCommand: Subcommand = {
   name: "evaluate",
-  summary: "DVAR vs the 6,100-step baseline on a folder of concepts (reconstruction scores)",
+  summary: "the paper's evaluation on a folder of concepts: one run per concept, every method derived from it",
   async run(argv) {
     const values = parseFlags(argv, {
-          model: { type: "string" }, concepts: { type: "string" }, concept: { type: "string", multiple: true },
-          "baseline-steps": { type: "string" }, "score-every": { type: "string" }, samples: { type: "string" },
-          "sample-steps": { type: "string" }, dvar: { type: "string" }, seed: { type: "string" }, threads: { type: "string" },
-          out: { type: "string" }, grid: { type: "string" }, help: { type: "boolean", short: "h" },
-        });
+      model: { type: "string" }, concepts: { type: "string", multiple: true }, concept: { type: "string", multiple: true },
+      out: { type: "string" }, steps: { type: "string" }, samples: { type: "string" }, "sample-steps": { type: "string" },
+      dvar: { type: "string" }, ablation: { type: "string" }, "ablation-steps": { type: "string" }, seed: { type: "string" },
+      jobs: { type: "string" }, threads: { type: "string" }, help: { type: "boolean", short: "h" },
+    });
     if (values.help) {
       process.stdout.write(HELP + "\n");
       return 0;
     }
-    if (!values.model || !values.concepts) throw new CliUsageError("--model and --concepts are required (see dvar evaluate --help)");
-    const dvar = values.dvar ?? "dvar";
-    if (dvar !== "dvar" && dvar !== "dvar-paper") throw new CliUsageError(`--dvar must be dvar or dvar-paper, got '${dvar}'`);
-    const baselineSteps = int("--baseline-steps", values["baseline-steps"], 6100);
-    const settings = {
-      baselineSteps,
-      scoreEvery: int("--score-every", values["score-every"], 500),
-      dvar: dvar as "dvar" | "dvar-paper",
-      score: { ...PAPER_SCORE_SETTINGS, samples: int("--samples", values.samples, 8), steps: int("--sample-steps", values["sample-steps"], 50) },
-      threads: int("--threads", values.threads, 0, 0),
-      seed: int("--seed", values.seed, 0, 0),
-      log: (line: string) => process.stderr.write(line + "\n"),
-    };
-    const folder = openModelFolder(values.model);
-    const names = readdirSync(values.concepts).filter((n) => statSync(join(values.concepts!, n)).isDirectory()).sort();
-    const chosen = values.concept ? names.filter((n) => values.concept!.includes(n)) : names;
-    if (chosen.length === 0) throw new CliUsageError(`no concept folders to evaluate in ${values.concepts}`);
-    const generator = await openGenerator(folder, settings.threads);
-    const scorer = await openImageScorer(folder, settings.threads);
-    const results: ConceptResult[] = [];
-    const grid: Array<{ name: string; samples: ConceptSamples }> = [];
+    if (!values.model || !values.concepts || !values.out) throw new CliUsageError("--model, --concepts and --out are required (see dvar evaluate --help)");
+    const preset = values.dvar ?? "dvar";
+    if (!(DVAR_PRESETS as readonly string[]).includes(preset)) throw new CliUsageError(`--dvar must be dvar or dvar-paper, got '${preset}'`);
+    let concepts;
     try {
-      for (const name of chosen) {
-        const dir = join(values.concepts, name);
-        const description = await describeInversion({ model: folder.root, images: dir, token: `<${name}>`, init: initializerOf(dir), seed: settings.seed });
-        const { result, samples } = await compareOnConcept(name, folder, description, generator, scorer, settings);
-        results.push(result);
-        grid.push({ name, samples });
-      }
-    } finally {
-      await generator.close();
-      await scorer.release();
+      concepts = findConcepts(values.concepts, values.concept);
+    } catch (error) {
+      throw new CliUsageError((error as Error).message);
     }
-    const summary = summarise(results, baselineSteps);
-    const table = markdownTable(results, summary, baselineSteps);
-    process.stdout.write(table + "\n");
-    if (values.out) {
-      await writeFile(values.out, table + "\n");
-      await writeFile(values.out.replace(/\.md$/, "") + ".json", JSON.stringify({ settings: { ...settings, log: undefined }, results, summary }, null, 2) + "\n");
-    }
-    if (values.grid) await writeFile(values.grid, await conceptGridPng(grid));
-    return summary.accepted ? 0 : 1;
+    if (concepts.length === 0) throw new CliUsageError(`no concept folders in ${values.concepts.join(", ")}`);
+    const ablation = values.ablation ?? concepts[0]!.name;
+    if (ablation !== "none" && !concepts.some((c) => c.name === ablation)) throw new CliUsageError(`--ablation ${ablation} is not one of the concepts studied`);
+    const settings = defaultStudySettings(values.model, {
+      steps: int("--steps", values.steps, STUDY_DEFAULTS.steps),
+      seed: int("--seed", values.seed, STUDY_DEFAULTS.seed, 0),
+      score: { ...STUDY_DEFAULTS.score, samples: int("--samples", values.samples, STUDY_DEFAULTS.score.samples), steps: int("--sample-steps", values["sample-steps"], STUDY_DEFAULTS.score.steps) },
+      ablation: { concept: ablation === "none" ? null : ablation, steps: int("--ablation-steps", values["ablation-steps"], STUDY_DEFAULTS.ablationSteps, 0) },
+      threads: int("--threads", values.threads, 0, 0),
+    });
+    const { report, files } = await runStudy({
+      concepts,
+      settings,
+      out: values.out,
+      preset: preset as DvarPreset,
+      jobs: int("--jobs", values.jobs, 1),
+      command: `dvar evaluate ${argv.join(" ")}`,
+      log: (line) => process.stderr.write(line + "\n"),
+    });
+    process.stdout.write(acceptanceMarkdown(report.acceptance) + "\n");
+    process.stdout.write(`Report: ${join(values.out, "report.md")} (${files.length} files written)\n`);
+    return report.acceptance.pass ? 0 : 1;
   },
 };

@@ -10,7 +10,7 @@ import { encodeSafetensors, type Tensor } from "../../core/io/safetensors.js";
 import { configHash, runSlice, type InversionState, type SliceOutcome } from "../../core/inversion/index.js";
 import type { Subcommand } from "../command.js";
 import { HELP, type InvertOptions, parseInvertArgs } from "./args.js";
-import { writeFileAtomic } from "./files.js";
+import { writeFileAtomic } from "../../engine/write-atomic.js";
 import { describeOutcome, historyCsv, historyJson, lastValue, progressBar, progressLine, progressOf, summaryLines, type Summary } from "./report.js";
 import { type PreparedRun, prepareRun } from "./setup.js";
 

@@ -12,8 +12,8 @@ import { stringifyExact } from "../../core/io/exact-json.js";
 import { CliUsageError } from "../command.js";
 import {
   describeInversion,
-  effectiveLearningRate,
   type InitChoice,
+  inversionRunConfig,
   type InversionDescription,
   openInversion,
   parseDescription,
@@ -89,14 +89,7 @@ export function defaultOutDir(token: string): string {
 }
 
 export function inversionConfig(description: InversionDescription, seed: number, maxSteps: number, stop: StopChoice): InversionConfigInput {
-  return {
-    seed,
-    maxSteps,
-    learningRate: effectiveLearningRate(description),
-    optimizer: { name: "adamw" },
-    stop: stopSpec(stop, maxSteps),
-    objective: description as unknown as InversionConfigInput["objective"],
-  };
+  return inversionRunConfig(description, seed, maxSteps, stopSpec(stop, maxSteps));
 }
 
 /** Opens the model objective; `resumed` is the checkpoint's state, or null to start from the config. */

@@ -4,6 +4,14 @@
  */
 import type { LossAndGradient } from "../optim/optimizer.js";
 
+/**
+ * A source of randomness of the evaluation batch (paper, section 4.4): the diffusion
+ * timesteps, the diffusion noise, the VAE latent samples, or the data (images and their
+ * captions; a new image brings its own latent distribution, the latent draw stays fixed).
+ */
+export type EvalRandomness = "timesteps" | "noise" | "latents" | "data";
+export const EVAL_RANDOMNESS: readonly EvalRandomness[] = ["timesteps", "noise", "latents", "data"];
+
 export interface Objective {
   /** Number of trained parameters (the flat length of the concept vectors). */
   readonly size: number;
@@ -19,4 +27,11 @@ export interface Objective {
   evalLoss(params: Float32Array): Promise<number>;
   /** An external score (e.g. CLIP image similarity); needed only by the "patience" rule. */
   evalScore?(params: Float32Array): Promise<number>;
+  /** The sources `resampledEvalLoss` can redraw (none when absent). */
+  readonly resampleSources?: readonly EvalRandomness[];
+  /**
+   * The semi-deterministic ablation: the loss on the evaluation batch with exactly one
+   * source redrawn for `step` (every other input as in L_det's batch).
+   */
+  resampledEvalLoss?(source: EvalRandomness, step: number, params: Float32Array): Promise<number>;
 }

@@ -39,6 +39,8 @@ export interface RunSliceOptions {
   clock: () => number;
   /** Checked after every update; true ends the slice cleanly (e.g. on SIGINT). */
   interrupted?: () => boolean;
+  /** Called after each committed update with the step count and the new parameters (never modify them). */
+  onUpdate?: (step: number, params: Float32Array) => void;
 }
 
 export type SliceOutcome = { kind: "continue"; reason: "slice_steps" | "slice_time" | "interrupted" } | FinalOutcome;
@@ -86,7 +88,7 @@ function copyHistory(h: InversionHistory): InversionHistory {
 
 export async function runSlice(initial: InversionState, options: RunSliceOptions): Promise<SliceResult> {
   if (initial.finished) return { state: initial, outcome: initial.finished, stepsRun: 0 };
-  const { objective, budget, clock, interrupted } = options;
+  const { objective, budget, clock, interrupted, onUpdate } = options;
   const { config } = initial;
   const criterion = createCriterion(config.stop);
   const optimizer = createOptimizer(config.optimizer);
@@ -166,6 +168,7 @@ export async function runSlice(initial: InversionState, options: RunSliceOptions
     history.criterion.push(decision?.value ?? NaN);
     history.score.push(score);
     history.wallMs.push(clock() - t0);
+    onUpdate?.(step, params);
 
     if (decision?.stop) return finish({ kind: "converged", step, criterion: criterion.spec.name, value: decision.value });
   }

@@ -26,6 +26,13 @@ export const RngStream = {
   init: 8,
   synthetic: 9,
   generation: 10,
+  // The semi-deterministic ablation (paper, section 4.4): one source of the evaluation
+  // batch redrawn at every step, from streams no training batch reads.
+  resampledTimestep: 11,
+  resampledNoise: 12,
+  resampledLatent: 13,
+  resampledImage: 14,
+  resampledCaption: 15,
 } as const;
 export type RngStreamName = keyof typeof RngStream;
 

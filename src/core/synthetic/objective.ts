@@ -19,7 +19,7 @@
  * of 0..999 as timesteps, and its own noise, all drawn once (as the authors' code does).
  */
 import { integers, normals, permutation, RngStream } from "../rng/stream.js";
-import type { Objective } from "../inversion/objective.js";
+import type { EvalRandomness, Objective } from "../inversion/objective.js";
 import type { LossAndGradient } from "../optim/optimizer.js";
 
 export interface SyntheticSettings {
@@ -120,7 +120,26 @@ export function createSyntheticObjective(seed: number, overrides: Partial<Synthe
     initialParams: () => Float32Array.from(normals({ seed, stream: RngStream.init, step: 0 }, d)),
     trainLossAndGradient: async (step, params) => lossAndGradient(trainBatch(step), params, true),
     evalLoss: async (params) => lossAndGradient(evalBatch, params, false).loss,
+    // It has no latents; its "data" is the image choice.
+    resampleSources: ["timesteps", "noise", "data"],
+    resampledEvalLoss: async (source, step, params) => lossAndGradient(resampledEvalBatch(source, step), params, false).loss,
   };
+
+  /** The evaluation batch with one source redrawn for `step` (the ablation's streams, as the engine's). */
+  function resampledEvalBatch(source: EvalRandomness, step: number): Batch {
+    const n = settings.evalBatchSize;
+    const at = (stream: number) => ({ seed, stream, step });
+    switch (source) {
+      case "timesteps":
+        return { ...evalBatch, timesteps: permutation(at(RngStream.resampledTimestep), TIMESTEPS).slice(0, n) };
+      case "noise":
+        return { ...evalBatch, noise: normals(at(RngStream.resampledNoise), n * d) };
+      case "data":
+        return { ...evalBatch, images: integers(at(RngStream.resampledImage), n, images) };
+      case "latents":
+        throw new RangeError("the synthetic objective has no latent samples to redraw");
+    }
+  }
 }
 
 /** How a run's config names the synthetic objective (so its hash covers every setting). */

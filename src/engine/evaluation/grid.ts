@@ -5,7 +5,14 @@
  */
 import sharp, { type OverlayOptions } from "sharp";
 import type { GeneratedImage } from "../generate/pipeline.js";
-import type { ConceptSamples } from "./compare.js";
+
+/** Images for the grid: the references and the samples each embedding was scored with. */
+export interface ConceptSamples {
+  references: GeneratedImage[];
+  init: GeneratedImage[];
+  dvar: GeneratedImage[];
+  baseline: GeneratedImage[];
+}
 
 const ROWS: Array<[keyof ConceptSamples, string]> = [
   ["references", "training images"],

@@ -13,6 +13,7 @@
  * unflipped; one latent sample and one noise tensor; timesteps the first B entries of a
  * random permutation of the training timesteps (all different).
  */
+import type { EvalRandomness } from "../../core/inversion/index.js";
 import { integers, normalsF32, permutation, RngStream, uniforms } from "../../core/rng/stream.js";
 
 export interface BatchPlan {
@@ -67,4 +68,29 @@ export function evalBatchPlan(seed: number, d: BatchDims): BatchPlan {
     latentEps: normalsF32(at(1), d.batch * d.latentSize),
     noise: normalsF32(at(2), d.batch * d.latentSize),
   };
+}
+
+/**
+ * The semi-deterministic ablation (paper, section 4.4): L_det's batch with exactly one
+ * source redrawn for `step`, from streams no training batch reads: timesteps (again the
+ * first B entries of a permutation, all different), the noise, the latent draws, or the
+ * data (image and caption template per sample, uniform; still unflipped).
+ */
+export function resampledEvalPlan(seed: number, step: number, d: BatchDims, source: EvalRandomness): BatchPlan {
+  const plan = evalBatchPlan(seed, d);
+  const at = (stream: number) => ({ seed, stream, step });
+  switch (source) {
+    case "timesteps":
+      return { ...plan, timesteps: Array.from(permutation(at(RngStream.resampledTimestep), d.timesteps).subarray(0, d.batch)) };
+    case "noise":
+      return { ...plan, noise: normalsF32(at(RngStream.resampledNoise), d.batch * d.latentSize) };
+    case "latents":
+      return { ...plan, latentEps: normalsF32(at(RngStream.resampledLatent), d.batch * d.latentSize) };
+    case "data":
+      return {
+        ...plan,
+        images: Array.from(integers(at(RngStream.resampledImage), d.batch, d.images)),
+        templates: Array.from(integers(at(RngStream.resampledCaption), d.batch, d.templates)),
+      };
+  }
 }

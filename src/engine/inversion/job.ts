@@ -9,6 +9,8 @@ import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import { z } from "zod";
+import type { InversionConfigInput } from "../../core/inversion/index.js";
+import type { CriterionSpec } from "../../core/stopping/index.js";
 import { readModelFile } from "../../graph/onnx/model-file.js";
 import { readTableRows, tokenEmbeddingTable } from "../../graph/textual-inversion/text-encoder.js";
 import { createNoiseSchedule } from "../../core/schedule/index.js";
@@ -77,6 +79,18 @@ export const DEFAULT_TRAIN_BATCH_SIZE = 4;
 
 export function effectiveLearningRate(d: InversionDescription): number {
   return d.scaleLr ? d.baseLearningRate * d.batchSize : d.baseLearningRate;
+}
+
+/** The run config of a described job (what `dvar invert` and `dvar evaluate` both train with). */
+export function inversionRunConfig(d: InversionDescription, seed: number, maxSteps: number, stop: CriterionSpec): InversionConfigInput {
+  return {
+    seed,
+    maxSteps,
+    learningRate: effectiveLearningRate(d),
+    optimizer: { name: "adamw" },
+    stop,
+    objective: d as unknown as InversionConfigInput["objective"],
+  };
 }
 
 async function hashFile(path: string): Promise<string> {

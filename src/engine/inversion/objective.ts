@@ -5,10 +5,10 @@
  * cache, x_t = add_noise(latents, noise, t) and the target of the scheduler's prediction
  * type (noise for epsilon, v for v_prediction); the loss is their mean squared error.
  */
-import type { Objective } from "../../core/inversion/index.js";
+import { EVAL_RANDOMNESS, type Objective } from "../../core/inversion/index.js";
 import { addNoise, type NoiseSchedule, trainingTarget } from "../../core/schedule/index.js";
 import type { TiInputs } from "../../runtime/textual-inversion.js";
-import { type BatchDims, type BatchPlan, evalBatchPlan, trainBatchPlan } from "./batch-plan.js";
+import { type BatchDims, type BatchPlan, evalBatchPlan, resampledEvalPlan, trainBatchPlan } from "./batch-plan.js";
 import type { LatentCache } from "./latents.js";
 
 /** What runs the compiled graphs (TextualInversionRunner; tests may wrap it). */
@@ -83,5 +83,8 @@ export function createTiObjective(s: TiObjectiveSettings): TiObjective {
       return { loss, grad: Float32Array.from(grad) };
     },
     evalLoss: async (params) => (await s.runner.evaluate(inputs(evalPlan, params))).loss,
+    resampleSources: EVAL_RANDOMNESS,
+    resampledEvalLoss: async (source, step, params) =>
+      (await s.runner.evaluate(inputs(resampledEvalPlan(s.seed, step, dims(s.evalBatchSize), source), params))).loss,
   };
 }

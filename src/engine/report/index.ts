@@ -8,5 +8,5 @@ export {
   type StopSummary,
   validateHistories,
 } from "./histories.js";
-export { historyPlotSvg, type PlotOptions } from "./svg-plot.js";
+export { historyPlotSvg, panelsPlotSvg, type PlotMark, type PlotOptions, type PlotPanel } from "./svg-plot.js";
 export { HISTORY_FILES, writeHistoryOutputs } from "./write.js";

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { normalsF32, permutation, RngStream } from "../../../src/core/rng/stream.js";
-import { evalBatchPlan, trainBatchPlan } from "../../../src/engine/inversion/batch-plan.js";
+import { evalBatchPlan, resampledEvalPlan, trainBatchPlan } from "../../../src/engine/inversion/batch-plan.js";
 
 const DIMS = { batch: 4, images: 3, templates: 27, timesteps: 1000, latentSize: 16 };
 
@@ -56,5 +56,34 @@ describe("training batches", () => {
     expect(counts.templates.size).toBe(27);
     expect(trainBatchPlan(9, 0, DIMS, 0).flips.some(Boolean)).toBe(false);
     expect(trainBatchPlan(9, 0, DIMS, 1).flips.every(Boolean)).toBe(true);
+  });
+});
+
+describe("semi-deterministic evaluation batches (paper, section 4.4)", () => {
+  const fields = ["images", "templates", "flips", "timesteps", "latentEps", "noise"] as const;
+  const changed = { timesteps: ["timesteps"], noise: ["noise"], latents: ["latentEps"], data: ["images", "templates"] } as const;
+  it("redraw exactly one source per step and keep every other input of L_det's batch", () => {
+    const fixed = evalBatchPlan(11, DIMS);
+    for (const source of ["timesteps", "noise", "latents", "data"] as const) {
+      const a = resampledEvalPlan(11, 7, DIMS, source);
+      const b = resampledEvalPlan(11, 8, DIMS, source);
+      for (const f of fields) {
+        if ((changed[source] as readonly string[]).includes(f)) {
+          expect(a[f], `${source}: ${f} at steps 7 and 8`).not.toEqual(b[f]);
+        } else {
+          expect(a[f], `${source}: ${f} kept`).toEqual(fixed[f]);
+        }
+      }
+      expect(resampledEvalPlan(11, 7, DIMS, source)).toEqual(a); // a function of (seed, step)
+    }
+  });
+  it("draw from their own streams: never the training batch of the same step, timesteps still all different", () => {
+    const train = trainBatchPlan(11, 7, DIMS, 0.5);
+    expect(resampledEvalPlan(11, 7, DIMS, "noise").noise).not.toEqual(train.noise);
+    expect(resampledEvalPlan(11, 7, DIMS, "latents").latentEps).not.toEqual(train.latentEps);
+    expect(resampledEvalPlan(11, 7, DIMS, "timesteps").timesteps).toEqual(Array.from(permutation({ seed: 11, stream: RngStream.resampledTimestep, step: 7 }, 1000).subarray(0, 4)));
+    for (let step = 0; step < 50; step++) expect(new Set(resampledEvalPlan(11, step, DIMS, "timesteps").timesteps).size).toBe(4);
+    const data = resampledEvalPlan(11, 7, DIMS, "data");
+    expect(data.images.every((i) => i >= 0 && i < 3) && data.templates.every((t) => t >= 0 && t < 27)).toBe(true);
   });
 });

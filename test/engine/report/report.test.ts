@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   HistoryError,
+  panelsPlotSvg,
   historiesToCsv,
   historiesToJson,
   historyPlotSvg,
@@ -176,5 +177,22 @@ describe("the test's XML checker", () => {
       expect(() => parseXml(bad), bad).toThrow();
     }
     expect(parseXml('<?xml version="1.0"?>\n<a k="&lt;v&gt;"><b/>t&amp;u</a>')).toMatchObject({ name: "a", attrs: { k: "<v>" }, text: "t&u" });
+  });
+});
+
+describe("panel plots of long series", () => {
+  it("draws at most two points per pixel column, keeping each column's lowest and highest value", () => {
+    const steps = Array.from({ length: 6100 }, (_, i) => i + 1);
+    const values = steps.map((s) => Math.sin(s) + (s === 3000 ? 5 : 0));
+    const svg = parseXml(panelsPlotSvg(steps, [{ key: "v", title: "v", values }, { key: "sparse", title: "every 50", values: steps.map((s) => (s % 50 === 0 ? s : null)), connectGaps: true }]));
+    const [dense] = points(panel(svg, "v"));
+    expect(dense!.length).toBeLessThanOrEqual(2 * (720 - 64 - 16 + 1)); // columns 64..704
+    expect(dense!.length).toBeGreaterThan(600);
+    const y = (g: XmlElement) => ({ min: Number(g.attrs["data-y-min"]), max: Number(g.attrs["data-y-max"]), top: Number(g.attrs["data-top"]), bottom: Number(g.attrs["data-bottom"]) });
+    const { top } = y(panel(svg, "v"));
+    expect(Math.min(...dense!.map(([, py]) => py))).toBe(top); // the spike at step 3000 survives
+    const sparse = points(panel(svg, "sparse"));
+    expect(sparse).toHaveLength(1); // one line through the gaps
+    expect(sparse[0]).toHaveLength(122);
   });
 });

@@ -1,4 +1,4 @@
-/** File output of `dvar invert`: every file is written whole or not at all (temp file + rename). */
+/** Files written whole or not at all (temp file + rename): a crash never leaves half a file. */
 import { mkdir, rename, writeFile } from "node:fs/promises";
 import { dirname } from "node:path";
 

@@ -1,0 +1,135 @@
+/**
+ * The trajectory study (`dvar evaluate`): per concept one recorded run and its scores
+ * (concept-study.ts; in this process, or in `jobs` child processes at once), skipping
+ * concepts already finished with the same settings; then the cross-concept part: the
+ * paper's Few iters (max and mean of the CLIP-s stops), the image grid, the tables.
+ */
+import { fork } from "node:child_process";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { fewItersOutcome, fewItersSteps, type MethodOutcome } from "../../core/study/index.js";
+import { writeFileAtomic } from "../write-atomic.js";
+import { conceptFiles, type ConceptRecord, describeConcept, embeddingFromFile, openConceptScorer, readFinishedRecord, scoreLookup, studyConcept } from "./concept-study.js";
+import type { WorkerTask } from "./concept-worker.js";
+import { type ConceptSamples, conceptGridPng } from "./grid.js";
+import { ablationFigureSvg } from "./study-figure.js";
+import { type FewIters, reportMarkdown, type StudyReport, studyReport } from "./study-report.js";
+import type { ConceptInput, DvarPreset, StudySettings } from "./study-settings.js";
+
+export interface StudyOptions {
+  concepts: readonly ConceptInput[];
+  settings: StudySettings;
+  out: string;
+  /** The DVAR preset of issue 5's table and the grid. */
+  preset: DvarPreset;
+  /** Concepts studied at once, each in its own process (1: in this process). */
+  jobs: number;
+  /** The command line, for the report. */
+  command: string;
+  log?: (line: string) => void;
+  /** The child-process entry (default: the built concept-worker.js beside this module). */
+  workerPath?: string;
+}
+
+export interface StudyResult {
+  report: StudyReport;
+  records: ConceptRecord[];
+  /** Paths written. */
+  files: string[];
+}
+
+function runInWorker(workerPath: string, task: WorkerTask): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = fork(workerPath, [], { stdio: ["ignore", "inherit", "inherit", "ipc"] });
+    child.on("error", reject);
+    child.on("exit", (code, signal) => (code === 0 ? resolve() : reject(new Error(`${task.concept.name}: worker exited with ${signal ?? `code ${code}`}`))));
+    child.send(task);
+  });
+}
+
+/** Runs `tasks` with at most `jobs` at once; every task runs even if another fails; throws the failures at the end. */
+async function pool<T>(items: readonly T[], jobs: number, run: (item: T) => Promise<void>): Promise<void> {
+  const queue = [...items];
+  const failures: string[] = [];
+  const lane = async () => {
+    for (let item = queue.shift(); item !== undefined; item = queue.shift()) {
+      await run(item).catch((error: unknown) => failures.push(error instanceof Error ? error.message : String(error)));
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, jobs) }, lane));
+  if (failures.length > 0) throw new Error(`${failures.length} concept(s) failed (finished ones are kept):\n${failures.join("\n")}`);
+}
+
+async function studyAll(o: StudyOptions): Promise<void> {
+  const log = o.log ?? (() => {});
+  const pending: ConceptInput[] = [];
+  for (const c of o.concepts) {
+    if (await readFinishedRecord(o.out, c.name, o.settings)) log(`${c.name}: finished earlier, skipped`);
+    else pending.push(c);
+  }
+  if (o.jobs <= 1) {
+    await pool(pending, 1, async (c) => void (await studyConcept(c, o.settings, o.out, log)));
+    return;
+  }
+  const workerPath = o.workerPath ?? fileURLToPath(new URL("./concept-worker.js", import.meta.url));
+  if (!existsSync(workerPath)) throw new Error(`--jobs needs the built worker ${workerPath} (run npm run build)`);
+  await pool(pending, o.jobs, (c) => runInWorker(workerPath, { concept: c, settings: o.settings, out: o.out }));
+}
+
+/** Few iters and the grid's samples: the scores they need that the concept runs did not take. */
+async function crossConcept(o: StudyOptions, records: readonly ConceptRecord[]): Promise<{ fewIters: FewIters; grid: Array<{ name: string; samples: ConceptSamples }> }> {
+  const steps = fewItersSteps(records.map((r) => r.methods.clipS.step));
+  const fewIters: FewIters = { steps, max: [], mean: [] };
+  const grid: Array<{ name: string; samples: ConceptSamples }> = [];
+  for (const [i, r] of records.entries()) {
+    const concept = o.concepts[i]!;
+    const description = await describeConcept(concept, o.settings);
+    const scorer = await openConceptScorer(o.settings.model, description, o.settings.threads);
+    const embeddings = conceptFiles(o.out, r.concept).embeddings;
+    try {
+      const known = scoreLookup(r.scores);
+      const scoreAt = async (step: number) => {
+        try {
+          return known(step);
+        } catch {
+          return (await scorer.score(await embeddingFromFile(embeddings, step), o.settings.score)).score;
+        }
+      };
+      const costs = { trainMs: r.series.trainMs, ldetMs: r.series.ldetMs, scoreMs: r.costs.paperScoreMs };
+      const outcome = async (step: number): Promise<MethodOutcome> => {
+        const value = await scoreAt(Math.min(step, r.steps));
+        return fewItersOutcome(() => value, Math.min(step, r.steps), costs);
+      };
+      fewIters.max.push(await outcome(steps.max));
+      fewIters.mean.push(await outcome(steps.mean));
+      const images = async (step: number) => (await scorer.score(await embeddingFromFile(embeddings, step), o.settings.score)).images;
+      grid.push({
+        name: r.concept,
+        samples: { references: scorer.references, init: await images(0), dvar: await images(r.methods[o.preset].step), baseline: await images(r.methods.baseline.bestStep!) },
+      });
+    } finally {
+      await scorer.close();
+    }
+  }
+  return { fewIters, grid };
+}
+
+export async function runStudy(o: StudyOptions): Promise<StudyResult> {
+  if (o.concepts.length === 0) throw new Error("no concepts to study");
+  await studyAll(o);
+  const records: ConceptRecord[] = [];
+  for (const c of o.concepts) records.push((await readFinishedRecord(o.out, c.name, o.settings))!);
+  o.log?.("all concepts finished: Few iters, grid and tables");
+  const { fewIters, grid } = await crossConcept(o, records);
+  const report = studyReport(records, fewIters, o.settings, o.preset);
+  const files: Array<[string, string | Uint8Array]> = [
+    [join(o.out, "study.json"), JSON.stringify(report, null, 2) + "\n"],
+    [join(o.out, "report.md"), reportMarkdown(report, records, o.command)],
+    [join(o.out, "grid.png"), await conceptGridPng(grid)],
+  ];
+  const ablated = records.find((r) => r.ablation);
+  if (ablated) files.push([join(o.out, "figures", "ablation.svg"), ablationFigureSvg(ablated)]);
+  for (const [path, data] of files) await writeFileAtomic(path, data);
+  return { report, records, files: files.map(([p]) => p) };
+}
