@@ -7,13 +7,15 @@
  *   DVAR_S3_ENDPOINT, DVAR_S3_REGION, DVAR_S3_KEY_PREFIX, DVAR_S3_FORCE_PATH_STYLE (true|false)
  *   DVAR_SLICE_MAX_MS         wall-clock budget of one slice (default 600000 = 10 minutes)
  *   DVAR_SLICE_MAX_STEPS      optional cap on updates per slice
+ *   DVAR_SLICE_LEASE_GRACE_MS added to the wall budget for a slice's lease (default 300000);
+ *                             keep it >= the sandbox timeout margin (docs/DEPLOY.md, recovery)
  *   DVAR_DEVICE               what usage records name as the device (default "cpu")
  *
  * S3 credentials are not configuration: the AWS SDK reads AWS_ACCESS_KEY_ID and
  * AWS_SECRET_ACCESS_KEY (on Modal, from a Modal secret).
  */
 import { z } from "zod";
-import { DEFAULT_SLICE_MAX_MS } from "../ports/dispatcher/config.js";
+import { DEFAULT_LEASE_GRACE_MS, DEFAULT_SLICE_MAX_MS } from "../ports/dispatcher/config.js";
 import { FsStore, S3Store, type Store } from "../ports/store/index.js";
 import type { SliceBudget } from "../core/inversion/run-slice.js";
 
@@ -31,6 +33,8 @@ export type StoreConfig =
 export interface WorkerConfig {
   readonly store: StoreConfig;
   readonly budget: SliceBudget;
+  /** A slice's lease lasts its wall budget plus this. */
+  readonly leaseGraceMs: number;
   readonly device: string;
 }
 
@@ -50,6 +54,7 @@ const envSchema = z.object({
   DVAR_S3_FORCE_PATH_STYLE: blankAsMissing(z.enum(["true", "false"])),
   DVAR_SLICE_MAX_MS: blankAsMissing(z.coerce.number().int().min(1000)),
   DVAR_SLICE_MAX_STEPS: blankAsMissing(z.coerce.number().int().min(1)),
+  DVAR_SLICE_LEASE_GRACE_MS: blankAsMissing(z.coerce.number().int().min(0)),
   DVAR_DEVICE: blankAsMissing(z.string().regex(/^[a-z0-9._-]{1,40}$/, "lower-case letters, digits, '.', '_' or '-'")),
 });
 
@@ -77,6 +82,7 @@ export function parseWorkerConfig(env: Readonly<Record<string, string | undefine
       maxWallMs: (e.DVAR_SLICE_MAX_MS as number | undefined) ?? DEFAULT_SLICE_MAX_MS,
       ...(e.DVAR_SLICE_MAX_STEPS === undefined ? {} : { maxSteps: e.DVAR_SLICE_MAX_STEPS as number }),
     },
+    leaseGraceMs: (e.DVAR_SLICE_LEASE_GRACE_MS as number | undefined) ?? DEFAULT_LEASE_GRACE_MS,
     device: (e.DVAR_DEVICE as string | undefined) ?? "cpu",
   };
 }
