@@ -128,7 +128,7 @@ export class JobSweeper {
       lease: null,
       error: {
         code: SLICE_RETRIES_EXHAUSTED,
-        message: `slice ${slice} stopped without completing ${redispatches + 1} times (dispatched again ${redispatches} times); the job cannot go on`,
+        message: `slice ${slice} did not complete in ${redispatches + 1} attempts (its dispatch and ${redispatches} redispatches); the job stops at its last checkpoint`,
       },
       updatedAt: at,
       finishedAt: at,
