@@ -79,6 +79,7 @@ export async function runSliceFunction(argv: readonly string[], env: Env, option
         chainFailed = true;
         log(JSON.stringify({ event: "slice_error", jobId: next.jobId, slice: next.slice, error: describeError(error) }));
       },
+      onSliceDone: (next, result) => log(JSON.stringify({ event: "slice_done", jobId: next.jobId, slice: next.slice, result })),
     });
   } catch (error) {
     log(`run-slice: ${describeError(error)}`);

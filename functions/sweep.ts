@@ -51,6 +51,7 @@ export async function runSweepFunction(argv: readonly string[], env: Env, option
         failed = true;
         log(JSON.stringify({ event: "slice_error", ...invocation, error: describeError(error) }));
       },
+      onSliceDone: (invocation, result) => log(JSON.stringify({ event: "slice_done", ...invocation, result })),
     });
     sweeper = new JobSweeper({ store: ports.store, dispatcher: ports.dispatcher, events: ports.events, policy: sweep.policy, ...(options.clock ? { clock: options.clock } : {}) });
   } catch (error) {

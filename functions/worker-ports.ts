@@ -11,7 +11,7 @@ import type { Clock } from "../src/ports/clock.js";
 import { createDispatcher, parseDispatcherConfig, type Dispatcher, type SliceInvocation } from "../src/ports/dispatcher/index.js";
 import type { Store } from "../src/ports/store/index.js";
 import { defaultModelCatalog } from "../src/services/models/model-catalog.js";
-import { defaultObjectives, StoreSliceService, type JobEventSink, type SliceService } from "../src/services/slices/index.js";
+import { defaultObjectives, StoreSliceService, type JobEventSink, type SliceRunResult, type SliceService } from "../src/services/slices/index.js";
 import { createGuardedFetch, OutboxJobEventSink, WebhookDeliveryWorker, WebhookSecretStore, type WebhookFetch, type WebhookNetworkPolicy } from "../src/services/webhooks/index.js";
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -36,6 +36,8 @@ export interface WorkerPortsOptions {
   readonly signal?: AbortSignal;
   /** Told about every in-process slice that throws. */
   readonly onSliceError: (invocation: SliceInvocation, error: unknown) => void;
+  /** Told how every in-process slice ended ("advanced", "lost", ...). */
+  readonly onSliceDone?: (invocation: SliceInvocation, result: SliceRunResult["kind"]) => void;
 }
 
 export interface WorkerPorts extends SlicePorts {
@@ -54,7 +56,11 @@ export async function buildWorkerPorts(env: Env, options: WorkerPortsOptions): P
   let service!: SliceService;
   const dispatcher = await createDispatcher(dispatcherConfig, {
     // Slices dispatched in this process run through the same service.
-    runSlice: (next, context) => service.run(next, { signal: anySignal(options.signal, context.signal) }),
+    runSlice: async (next, context) => {
+      const result = await service.run(next, { signal: anySignal(options.signal, context.signal) });
+      options.onSliceDone?.(next, result.kind);
+      return result;
+    },
     onError: options.onSliceError,
   });
   const ports = { store, dispatcher, worker };

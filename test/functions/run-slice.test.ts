@@ -95,6 +95,8 @@ describe("runSliceFunction", () => {
     expect(lines.map((l) => JSON.parse(l))).toEqual([
       { event: "slice_start", jobId: "job1", slice: 0 },
       { event: "slice_done", jobId: "job1", slice: 0, result: "advanced" },
+      { event: "slice_done", jobId: "job1", slice: 1, result: "advanced" },
+      { event: "slice_done", jobId: "job1", slice: 2, result: "advanced" },
     ]);
   });
 
