@@ -6,6 +6,7 @@ export const SERVE_HELP = `Usage: dvar serve [--port N] [--host ADDR] [--store D
 
 Serves the API (docs at /docs, OpenAPI at /openapi.json). Jobs run as slices in this process
 unless DVAR_DISPATCHER=modal; state lives in the store (DVAR_STORE=fs|s3, see docs/DEPLOY.md).
+Every DVAR_SWEEP_INTERVAL_MS (60000) a recovery sweep dispatches slices that died again.
 
 Options:
   --port N                  port (default $PORT or 8787; 0 picks a free one)
