@@ -80,7 +80,6 @@ export interface SliceServiceDeps {
   readonly leaseGraceMs?: number;
 }
 
-
 export class JobNotFoundError extends Error {
   override readonly name = "JobNotFoundError";
 }
