@@ -7,13 +7,14 @@
  *
  * 3 of the runs train the real textual_inversion job on the bundled model (4 steps in slices of
  * 2; its output is the diffusers embedding); each of its processes loads the model once per
- * slice, seconds of CPU, so the other 7 runs use the synthetic objective (40 steps in slices of
- * 10) to keep the file near 30 s on an idle 2-core machine. DVAR_KILL_TI_RUNS=10 runs all 10 on
+ * slice, seconds of CPU, so the other 7 runs use the synthetic objective (60 steps in slices
+ * of 2) to keep the file near 30 s on an idle 2-core machine. DVAR_KILL_TI_RUNS=10 runs all 10 on
  * the bundled model.
  *
- * Kill points are fractions of the uninterrupted run's measured duration (so they fall across
- * start-up, model loading, steps, checkpoint writes and record advances on any machine); where a
- * kill lands varies with load, which is the point. Nothing here asserts a duration.
+ * A kill point is a step k (drawn in [0, steps)) and a delay d (in [0, 300) ms): the process is
+ * killed d ms after the job record first shows k steps done, so kills fall across start-up,
+ * model loading, steps, checkpoint writes, record advances and the chained dispatch; where
+ * exactly varies with load, which is the point. Nothing here asserts a duration.
  */
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -49,7 +50,7 @@ type Kind = "textual_inversion" | "synthetic";
 function envFor(kind: Kind, storeDir: string): Record<string, string> {
   return {
     DVAR_STORE_DIR: storeDir,
-    DVAR_SLICE_MAX_STEPS: kind === "textual_inversion" ? "2" : "10",
+    DVAR_SLICE_MAX_STEPS: "2",
     DVAR_SLICE_MAX_MS: "1000",
     DVAR_SLICE_LEASE_GRACE_MS: "0",
     DVAR_SWEEP_START_TIMEOUT_MS: "0",
@@ -57,11 +58,18 @@ function envFor(kind: Kind, storeDir: string): Record<string, string> {
   };
 }
 
-/** A fresh store holding a queued job: 4 steps on the bundled model with the concept's uploads, or 40 synthetic steps. */
+/**
+ * The synthetic job's steps take microseconds, so it runs many 2-step slices: its store writes
+ * (lease, checkpoint, advance, usage per slice) then fill enough of a process's life, next to
+ * start-up, for kills to land between them.
+ */
+const SYNTHETIC_STEPS = 60;
+
+/** A fresh store holding a queued job: 4 steps on the bundled model with the concept's uploads, or the synthetic one. */
 async function createJob(kind: Kind, storeDir: string): Promise<FsStore> {
   const store = new FsStore({ root: storeDir, fsync: false });
   if (kind === "synthetic") {
-    const config = syntheticConfig({ maxSteps: 40, stop: { name: "fixed", steps: 40 } });
+    const config = syntheticConfig({ maxSteps: SYNTHETIC_STEPS, stop: { name: "fixed", steps: SYNTHETIC_STEPS } });
     await new JobStore(store).create(newJobRecord({ id: "job1", tenantId: "t1", keyId: "k1", config, now: new Date() }));
     return store;
   }
@@ -103,13 +111,14 @@ function expectCleanExit(exit: WorkerExit): void {
   expect(exit.code, exit.output).toBe(0);
 }
 
-/** An uninterrupted run: the expected bytes and how long a whole run takes here (to place kill points). */
-async function reference(kind: Kind): Promise<{ bytes: Buffer; ms: number; slices: number }> {
+/** An uninterrupted run: the expected bytes and its number of steps and slices. */
+async function reference(kind: Kind): Promise<{ bytes: Buffer; steps: number; slices: number }> {
   const dir = join(work, `reference-${kind}`);
   const store = await createJob(kind, dir);
   const whole = await runWorker(build, { script: "functions/run-slice.js", args: ["--job", "job1", "--slice", "0"], env: envFor(kind, dir) });
   expectCleanExit(whole);
-  return { bytes: await outputOf(kind, store), ms: whole.ms, slices: (await new JobStore(store).read("job1"))!.record.slice };
+  const job = (await new JobStore(store).read("job1"))!.record;
+  return { bytes: await outputOf(kind, store), steps: job.step, slices: job.slice };
 }
 
 describe("SIGKILL at random points, recovery by the sweep", () => {
@@ -125,31 +134,34 @@ describe("SIGKILL at random points, recovery by the sweep", () => {
       const storeDir = join(work, `run-${run}`);
       const store = await createJob(kind, storeDir);
       const env = envFor(kind, storeDir);
-      // Draws: the worker's kill point, whether the first sweep is killed too, and where.
-      const [u1, u2, u3] = uniforms({ seed: KILL_SEED, stream: KILL_STREAM, step: run }, 3);
-      const kills = [Math.round(u1! * whole.ms), ...(u2! < 0.5 ? [Math.round(u3! * whole.ms)] : [])];
+      // Draws: the worker's kill point (step, delay), whether the first sweep is killed too, and its kill point.
+      const [u1, u2, u3, u4, u5] = uniforms({ seed: KILL_SEED, stream: KILL_STREAM, step: run }, 5);
+      const point = (u: number, v: number) => ({ step: Math.floor(u * whole.steps), afterMs: Math.floor(v * 300) });
+      const kills = [point(u1!, u2!), ...(u3! < 0.5 ? [point(u4!, u5!)] : [])];
+      const killAt = (k: { step: number; afterMs: number } | undefined) =>
+        k === undefined ? {} : { killWhen: { when: async () => ((await new JobStore(store).read("job1"))?.record.step ?? 0) >= k.step, afterMs: k.afterMs } };
       const log: string[] = [];
-      const note = async (who: string, at: number | undefined, e: WorkerExit) => {
+      const note = async (who: string, at: { step: number; afterMs: number } | undefined, e: WorkerExit) => {
         const job = (await new JobStore(store).read("job1"))!.record;
-        log.push(`${who}${at === undefined ? "" : ` kill@${at}ms`}: ${e.signal === "SIGKILL" ? "killed" : `exit ${e.code}`} (job ${job.status}, step ${job.step}, slice ${job.slice}${job.lease ? ", lease held" : ""})`);
+        log.push(`${who}${at === undefined ? "" : ` kill at step ${at.step} + ${at.afterMs} ms`}: ${e.signal === "SIGKILL" ? "killed" : `exit ${e.code}`} (job ${job.status}, step ${job.step}, slice ${job.slice}${job.lease ? ", lease held" : ""})`);
         if (e.signal === "SIGKILL") landed++;
         else expectCleanExit(e);
       };
 
-      await note("worker", kills[0], await runWorker(build, { script: "functions/run-slice.js", args: ["--job", "job1", "--slice", "0"], env, killAfterMs: kills[0]! }));
+      await note("worker", kills[0], await runWorker(build, { script: "functions/run-slice.js", args: ["--job", "job1", "--slice", "0"], env, ...killAt(kills[0]) }));
       let next = 1;
       for (let sweeps = 0; !isTerminal((await new JobStore(store).read("job1"))!.record.status); sweeps++) {
         expect(sweeps, log.join("; ")).toBeLessThan(6);
         await untilLeaseExpired(store);
-        const killAt = kills[next++];
-        await note("sweep", killAt, await runWorker(build, { script: "functions/sweep.js", env, ...(killAt === undefined ? {} : { killAfterMs: killAt }) }));
+        const kill = kills[next++];
+        await note("sweep", kill, await runWorker(build, { script: "functions/sweep.js", env, ...killAt(kill) }));
       }
-      console.log(`kill run ${run} (${kind}, u=${[u1, u2, u3].map((u) => u!.toFixed(3)).join(",")}, whole run ${whole.ms} ms): ${log.join("; ")}`);
+      console.log(`kill run ${run} (${kind}, u=${[u1, u2, u3, u4, u5].map((u) => u!.toFixed(3)).join(",")}): ${log.join("; ")}`);
       expect((await outputOf(kind, store)).equals(whole.bytes), log.join("; ")).toBe(true);
       expect((await new JobStore(store).read("job1"))!.record).toMatchObject({ status: "succeeded", lease: null });
     }
     console.log(`kill test: ${landed} kills landed before the process ended`);
-    // Every kill point lies within the measured duration of a whole run, so some must land.
+    // Every kill point comes before the job's last step, so kills must land (all but those the process outruns).
     expect(landed).toBeGreaterThan(0);
   }, 600_000);
 });

@@ -21,6 +21,8 @@ export interface WorkerRun {
   readonly env: Readonly<Record<string, string>>;
   /** SIGKILL this long after spawn, unless it has exited. */
   readonly killAfterMs?: number;
+  /** SIGKILL `afterMs` after `when()` first resolves true (polled every 20 ms), unless it has exited. */
+  readonly killWhen?: { readonly when: () => Promise<boolean>; readonly afterMs: number };
   /** Safety net for a hung child (the test fails on its exit code). */
   readonly timeoutMs?: number;
 }
@@ -39,8 +41,19 @@ export function runWorker(build: string, run: WorkerRun): Promise<WorkerExit> {
       ...(run.killAfterMs === undefined ? [] : [setTimeout(() => child.kill("SIGKILL"), run.killAfterMs)]),
       setTimeout(() => ((timedOut = true), child.kill("SIGKILL")), run.timeoutMs ?? 120_000),
     ];
+    let exited = false;
+    if (run.killWhen) {
+      const { when, afterMs } = run.killWhen;
+      const poll = async (): Promise<void> => {
+        if (exited) return;
+        if (await when().catch(() => false)) timers.push(setTimeout(() => child.kill("SIGKILL"), afterMs));
+        else timers.push(setTimeout(() => void poll(), 20));
+      };
+      void poll();
+    }
     child.on("error", reject);
     child.on("exit", (code, signal) => {
+      exited = true;
       timers.forEach(clearTimeout);
       resolve({ code, signal, output, ms: Date.now() - started, timedOut });
     });
