@@ -11,7 +11,8 @@ Serves the API and the dashboard (dashboard at /dashboard, docs at /docs, OpenAP
 Jobs run as slices in this process unless DVAR_DISPATCHER=modal; state lives in the store
 (DVAR_STORE=fs|s3, see docs/DEPLOY.md). With DVAR_DISPATCH_SECRET set (whsec_..., comma-separated
 while rotating) it also takes signed slice dispatches from the Workers control plane at
-POST /internal/dispatch. \`npm start\` is \`dvar serve --dev-key --demo\`.
+POST /internal/dispatch. Every DVAR_SWEEP_INTERVAL_MS (60000) a recovery sweep dispatches
+slices that died again. \`npm start\` is \`dvar serve --dev-key --demo\`.
 
 Options:
   --port N                  port (default $PORT or 8787; 0 picks a free one)

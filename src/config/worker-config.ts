@@ -4,13 +4,15 @@
  *   DVAR_STORE, DVAR_STORE_DIR, DVAR_S3_*   where state lives (store-config.ts)
  *   DVAR_SLICE_MAX_MS         wall-clock budget of one slice (default 600000 = 10 minutes)
  *   DVAR_SLICE_MAX_STEPS      optional cap on updates per slice
+ *   DVAR_SLICE_LEASE_GRACE_MS added to the wall budget for a slice's lease (default 300000);
+ *                             keep it >= the sandbox timeout margin (docs/DEPLOY.md, recovery)
  *   DVAR_DEVICE               what usage records name as the device (default "cpu")
  *
  * S3 credentials are not configuration: the AWS SDK reads AWS_ACCESS_KEY_ID and
  * AWS_SECRET_ACCESS_KEY (on Modal, from a Modal secret).
  */
 import { z } from "zod";
-import { DEFAULT_SLICE_MAX_MS } from "../ports/dispatcher/config.js";
+import { DEFAULT_LEASE_GRACE_MS, DEFAULT_SLICE_MAX_MS } from "../ports/dispatcher/config.js";
 import { FsStore, S3Store, type Store } from "../ports/store/index.js";
 import type { SliceBudget } from "../core/inversion/run-slice.js";
 import { blankAsMissing, STORE_ENV_SHAPE, storeConfigFrom, type StoreConfig } from "./store-config.js";
@@ -20,6 +22,8 @@ export type { StoreConfig } from "./store-config.js";
 export interface WorkerConfig {
   readonly store: StoreConfig;
   readonly budget: SliceBudget;
+  /** A slice's lease lasts its wall budget plus this. */
+  readonly leaseGraceMs: number;
   readonly device: string;
 }
 
@@ -31,6 +35,7 @@ const envSchema = z.object({
   ...STORE_ENV_SHAPE,
   DVAR_SLICE_MAX_MS: blankAsMissing(z.coerce.number().int().min(1000)),
   DVAR_SLICE_MAX_STEPS: blankAsMissing(z.coerce.number().int().min(1)),
+  DVAR_SLICE_LEASE_GRACE_MS: blankAsMissing(z.coerce.number().int().min(0)),
   DVAR_DEVICE: blankAsMissing(z.string().regex(/^[a-z0-9._-]{1,40}$/, "lower-case letters, digits, '.', '_' or '-'")),
 });
 
@@ -46,6 +51,7 @@ export function parseWorkerConfig(env: Readonly<Record<string, string | undefine
       maxWallMs: (e.DVAR_SLICE_MAX_MS as number | undefined) ?? DEFAULT_SLICE_MAX_MS,
       ...(e.DVAR_SLICE_MAX_STEPS === undefined ? {} : { maxSteps: e.DVAR_SLICE_MAX_STEPS as number }),
     },
+    leaseGraceMs: (e.DVAR_SLICE_LEASE_GRACE_MS as number | undefined) ?? DEFAULT_LEASE_GRACE_MS,
     device: (e.DVAR_DEVICE as string | undefined) ?? "cpu",
   };
 }

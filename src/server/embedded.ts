@@ -1,20 +1,24 @@
 /**
  * The API as one process: @hono/node-server in front, the store and dispatcher from the
  * configuration (defaults: a filesystem store and the in-process dispatcher, so slices run in
- * this process through the slice service). `dvar serve` and `npm start` use it.
+ * this process through the slice service), the webhook delivery loop, and the recovery sweep
+ * loop that dispatches dead slices again (DVAR_SWEEP_*). `dvar serve` and `npm start` use it.
  */
 import { serve, type ServerType } from "@hono/node-server";
 import type { AddressInfo } from "node:net";
+import { parseSweepConfig } from "../config/sweep-config.js";
 import { parseWorkerConfig, createStore, type WorkerConfig } from "../config/worker-config.js";
 import { createApi } from "../handlers/api.js";
 import { registerDispatchReceiver } from "../handlers/dispatch-receive.js";
 import { parseDispatchSecrets } from "../ports/dispatcher/http/protocol.js";
 import { createDispatcher, parseDispatcherConfig, type Dispatcher } from "../ports/dispatcher/index.js";
 import { InProcessDispatcher } from "../ports/dispatcher/inprocess.js";
+import type { Clock } from "../ports/clock.js";
 import { S3Store, type Store } from "../ports/store/index.js";
 import { ApiKeyRegistry } from "../services/auth/index.js";
 import { cachedImageGenerator } from "../services/generations/index.js";
 import { defaultModelCatalog } from "../services/models/model-catalog.js";
+import { JobSweeper, startSweepLoop, type SweepLoop } from "../services/recovery/index.js";
 import { defaultObjectives, StoreSliceService, type ObjectiveFactory } from "../services/slices/index.js";
 import {
   createGuardedFetch,
@@ -41,6 +45,8 @@ export interface EmbeddedServerOptions {
     /** Longest sleep of the delivery loop between passes (default 30 s). */
     readonly idleMs?: number;
   };
+  /** Recovery sweep timers (tests); its settings come from `env` (DVAR_SWEEP_*). */
+  readonly sweep?: { readonly clock?: Clock; readonly schedule?: ScheduleFn };
   readonly log?: (line: string) => void;
 }
 
@@ -55,6 +61,7 @@ export interface EmbeddedServer {
 export async function startEmbeddedServer(options: EmbeddedServerOptions): Promise<EmbeddedServer> {
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const config = parseWorkerConfig(options.env);
+  const sweepConfig = parseSweepConfig(options.env);
   const store = createStore(config.store);
   const webhookPolicy: WebhookNetworkPolicy = { allowPrivateAddresses: options.allowPrivateWebhooks ?? false };
   const hooks = options.webhooks ?? {};
@@ -82,7 +89,29 @@ export async function startEmbeddedServer(options: EmbeddedServerOptions): Promi
   });
   // Generations run in this process, one at a time, with each model's sessions kept open.
   const generator = cachedImageGenerator();
-  slices = new StoreSliceService({ store, dispatcher, objectives: options.objectives ?? defaultObjectives({ store, models }), budget: config.budget, device: config.device, events });
+  slices = new StoreSliceService({
+    store,
+    dispatcher,
+    objectives: options.objectives ?? defaultObjectives({ store, models }),
+    budget: config.budget,
+    device: config.device,
+    leaseGraceMs: config.leaseGraceMs,
+    events,
+  });
+  // Jobs whose slice died (in a previous run of this server too) are dispatched again.
+  const sweepClock = options.sweep?.clock;
+  const recovery: SweepLoop | undefined =
+    sweepConfig.intervalMs === 0
+      ? undefined
+      : startSweepLoop({
+          sweeper: new JobSweeper({ store, dispatcher, events, policy: sweepConfig.policy, ...(sweepClock ? { clock: sweepClock } : {}) }),
+          intervalMs: sweepConfig.intervalMs,
+          ...(sweepClock ? { clock: sweepClock } : {}),
+          ...(options.sweep?.schedule ? { schedule: options.sweep.schedule } : {}),
+          onPass: (result) =>
+            log(JSON.stringify({ event: "sweep", redispatched: result.redispatched, failed: result.failed, errors: result.errors.map((e) => ({ jobId: e.jobId, error: String(e.error) })) })),
+          onError: (error) => log(JSON.stringify({ event: "sweep_error", error: error instanceof Error ? `${error.name}: ${error.message}` : String(error) })),
+        });
   const app = createApi(
     {
       store,
@@ -112,6 +141,7 @@ export async function startEmbeddedServer(options: EmbeddedServerOptions): Promi
     worker: config,
     async close() {
       await new Promise<void>((done) => server.close(() => done()));
+      await recovery?.close();
       if (dispatcher instanceof InProcessDispatcher) await dispatcher.close({ interrupt: true });
       else await dispatcher.close();
       await deliveries.close();

@@ -46,7 +46,7 @@ describe("parseInvocationArgs", () => {
 
 describe("parseWorkerConfig", () => {
   it("defaults to the filesystem store, a 10-minute slice and the cpu device", () => {
-    expect(parseWorkerConfig({})).toEqual({ store: { kind: "fs", root: ".dvar/store" }, budget: { maxWallMs: 600_000 }, device: "cpu" });
+    expect(parseWorkerConfig({})).toEqual({ store: { kind: "fs", root: ".dvar/store" }, budget: { maxWallMs: 600_000 }, leaseGraceMs: 300_000, device: "cpu" });
   });
 
   it("builds an S3 store from DVAR_S3_* without any credential in the configuration", () => {
@@ -59,10 +59,12 @@ describe("parseWorkerConfig", () => {
       DVAR_SLICE_MAX_MS: "120000",
       DVAR_SLICE_MAX_STEPS: "50",
       DVAR_DEVICE: "nvidia-l40s",
+      DVAR_SLICE_LEASE_GRACE_MS: "60000",
     });
     expect(config).toEqual({
       store: { kind: "s3", bucket: "dvar-jobs", endpoint: "http://127.0.0.1:7480", keyPrefix: "prod/", forcePathStyle: true },
       budget: { maxWallMs: 120_000, maxSteps: 50 },
+      leaseGraceMs: 60_000,
       device: "nvidia-l40s",
     });
     expect(createStore(config.store)).toBeInstanceOf(S3Store);
@@ -93,6 +95,8 @@ describe("runSliceFunction", () => {
     expect(lines.map((l) => JSON.parse(l))).toEqual([
       { event: "slice_start", jobId: "job1", slice: 0 },
       { event: "slice_done", jobId: "job1", slice: 0, result: "advanced" },
+      { event: "slice_done", jobId: "job1", slice: 1, result: "advanced" },
+      { event: "slice_done", jobId: "job1", slice: 2, result: "advanced" },
     ]);
   });
 

@@ -4,8 +4,6 @@
  * verified with the standardwebhooks reference package.
  */
 import { mkdtempSync, rmSync } from "node:fs";
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Webhook } from "standardwebhooks";
@@ -14,44 +12,7 @@ import { FsStore } from "../../src/ports/store/index.js";
 import { ApiKeyRegistry } from "../../src/services/auth/index.js";
 import { startEmbeddedServer, type EmbeddedServer } from "../../src/server/embedded.js";
 import type { RetryPolicy } from "../../src/services/webhooks/index.js";
-
-interface Received {
-  readonly headers: Record<string, string>;
-  readonly body: string;
-  readonly answered: number;
-}
-
-/** A receiver whose answers are scripted: `failures` non-2xx answers first, then 204. */
-class Receiver {
-  readonly received: Received[] = [];
-  failures = 0;
-  private server!: Server;
-  url = "";
-
-  async start(): Promise<void> {
-    this.server = createServer((req, res) => {
-      let body = "";
-      req.on("data", (chunk) => (body += chunk));
-      req.on("end", () => {
-        const answered = this.failures > 0 ? 503 : 204;
-        if (this.failures > 0) this.failures--;
-        this.received.push({ headers: req.headers as Record<string, string>, body, answered });
-        res.statusCode = answered;
-        res.end();
-      });
-    });
-    await new Promise<void>((ready) => this.server.listen(0, "127.0.0.1", ready));
-    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}/hooks`;
-  }
-
-  types(): string[] {
-    return this.received.filter((r) => r.answered === 204).map((r) => (JSON.parse(r.body) as { type: string }).type);
-  }
-
-  close(): Promise<void> {
-    return new Promise((done) => this.server.close(() => done()));
-  }
-}
+import { Receiver } from "../support/webhook-receiver.js";
 
 const FAST_RETRY: RetryPolicy = { maxAttempts: 6, initialDelayMs: 40, multiplier: 2, maxDelayMs: 400, jitter: 0.5 };
 const cleanups: Array<() => Promise<void> | void> = [];

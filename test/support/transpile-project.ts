@@ -4,7 +4,7 @@ import ts from "typescript";
 
 /**
  * Transpiles the project's `src/` and `functions/` (recursively, no type check) into `outDir`,
- * with the JSON they import and a link to node_modules, so a test can run an entrypoint such as
+ * with the JSON they import and links to node_modules and models/, so a test can run an entrypoint such as
  * functions/run-slice.ts in a plain `node` child process (Node 20 cannot run .ts itself), from
  * the sources under test rather than a possibly stale dist/.
  */
@@ -16,6 +16,8 @@ export function transpileProject(projectRoot: string, outDir: string): void {
   }
   writeFileSync(join(outDir, "package.json"), JSON.stringify({ type: "module" }));
   symlinkSync(join(projectRoot, "node_modules"), join(outDir, "node_modules"), "dir");
+  // The model catalog finds the bundled model next to the package.json above it.
+  symlinkSync(join(projectRoot, "models"), join(outDir, "models"), "dir");
 }
 
 function transpileTree(srcDir: string, outDir: string): void {

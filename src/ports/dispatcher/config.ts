@@ -18,6 +18,12 @@ import { z } from "zod";
 import { defaultModalDeployment, ENV_NAME, imageDefinition, type ImageDefinition, type ModalDeployment, type ProjectSource } from "./modal/deployment.js";
 
 export const DEFAULT_SLICE_MAX_MS = 10 * 60 * 1000;
+/**
+ * Added to a slice's wall budget for its lease in the job record: model loading and checkpoint
+ * writes happen outside the budget, and it equals the deployment's default sandbox timeout
+ * margin, so a lease expires only once the platform has stopped the sandbox.
+ */
+export const DEFAULT_LEASE_GRACE_MS = 5 * 60 * 1000;
 /** Modal's upper bound on a sandbox's lifetime. */
 export const MODAL_MAX_TIMEOUT_MS = 24 * 60 * 60 * 1000;
 

@@ -12,6 +12,7 @@ export {
 } from "./dispatcher.js";
 export { InProcessDispatcher, type InProcessDispatcherOptions, type RunSliceContext, type SliceHandler } from "./inprocess.js";
 export {
+  DEFAULT_LEASE_GRACE_MS,
   DEFAULT_SLICE_MAX_MS,
   InvalidDispatcherConfigError,
   parseDispatcherConfig,

@@ -7,6 +7,9 @@ export {
   TERMINAL_STATUSES,
   type JobRecord,
   type JobStatus,
+  type Redispatch,
+  type SliceLease,
   type SliceReport,
 } from "./job-record.js";
 export { jobPrefix, jobRecordKey, JobStore, newJobRecord, type NewJob, type VersionedJob } from "./job-store.js";
+export { ACTIVE_JOBS_PREFIX, activeJobIds, activeJobKey, clearJobActive, jobMarkedAt, markJobActive } from "./active-jobs.js";

@@ -27,6 +27,29 @@ export const sliceReportSchema = z.strictObject({
 });
 export type SliceReport = z.infer<typeof sliceReportSchema>;
 
+/**
+ * Which invocation runs the current slice, and until when. Written (If-Match) when a slice
+ * starts; cleared by the advance that ends it. A lease past `expiresAt` means the slice died
+ * (SIGKILL, lost GPU, sandbox timeout): the recovery sweep may dispatch the slice again.
+ */
+export const sliceLeaseSchema = z.strictObject({
+  slice: z.number().int().min(0),
+  /** The holding invocation's attempt id. */
+  attempt: z.string(),
+  startedAt: isoTime,
+  /** Start + slice wall budget + grace: a live slice has always advanced by then. */
+  expiresAt: isoTime,
+});
+export type SliceLease = z.infer<typeof sliceLeaseSchema>;
+
+/** The recovery sweep's bookkeeping: how often it has dispatched `slice` again, last at `at`. */
+export const redispatchSchema = z.strictObject({
+  slice: z.number().int().min(0),
+  count: z.number().int().min(1),
+  at: isoTime,
+});
+export type Redispatch = z.infer<typeof redispatchSchema>;
+
 export const jobRecordSchema = z.strictObject({
   format: z.literal("dvar-job"),
   formatVersion: z.literal(1),
@@ -50,6 +73,9 @@ export const jobRecordSchema = z.strictObject({
   /** Store keys of the outputs by name, once the job has finished. */
   outputs: z.record(z.string(), z.string()).nullable(),
   lastSlice: sliceReportSchema.nullable(),
+  /** Records written before leases existed have neither field. */
+  lease: sliceLeaseSchema.nullable().default(null),
+  redispatch: redispatchSchema.nullable().default(null),
   error: z.strictObject({ code: z.string(), message: z.string() }).nullable(),
   webhook: webhookSubscriptionSchema.nullable(),
   createdAt: isoTime,

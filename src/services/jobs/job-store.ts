@@ -7,6 +7,7 @@ import type { Store } from "../../ports/store/store.js";
 import { configHash, parseInversionConfig, type InversionConfigInput } from "../../core/inversion/config.js";
 import { parseExact, stringifyExact } from "../../core/io/exact-json.js";
 import type { WebhookSubscription } from "../webhooks/events.js";
+import { markJobActive } from "./active-jobs.js";
 import { parseJobRecord, type JobRecord } from "./job-record.js";
 
 /** A record together with the ETag it was read or written with. */
@@ -52,6 +53,8 @@ export function newJobRecord(job: NewJob): JobRecord {
     outcome: null,
     outputs: null,
     lastSlice: null,
+    lease: null,
+    redispatch: null,
     error: null,
     webhook: job.webhook ?? null,
     createdAt: at,
@@ -74,9 +77,13 @@ export class JobStore {
     return { record: parseJobRecord(parseExact(new TextDecoder().decode(found.body)), jobId), etag: found.etag };
   }
 
-  /** Creates the record; PreconditionFailedError if a job with this id exists. */
+  /**
+   * Creates the record; PreconditionFailedError if a job with this id exists. The job's
+   * active marker is written first, so the recovery sweep knows every record.
+   */
   async create(record: JobRecord): Promise<VersionedJob> {
     parseJobRecord(record, record.id);
+    await markJobActive(this.store, record.id, new Date(record.createdAt));
     const { etag } = await this.store.put(jobRecordKey(record.id), encode(record), { ifNoneMatch: "*", contentType: "application/json" });
     return { record, etag };
   }

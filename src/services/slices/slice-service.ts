@@ -3,11 +3,14 @@
  *
  *   1. read the record and its ETag; a slice the record is not at is stale (or, for the slice
  *      just completed, a redelivery whose follow-ups are repaired idempotently);
- *   2. first slice: claim the job (queued -> running, If-Match) and announce `inversion.started`;
+ *   2. take the slice's lease (If-Match; the first slice also moves queued -> running and
+ *      announces `inversion.started`); a live lease held by another invocation means this one
+ *      is a duplicate and stops. The recovery sweep (services/recovery) dispatches a slice
+ *      again once its lease has expired;
  *   3. load the checkpoint (or build the initial state) and run the core slice runner;
  *   4. write the new checkpoint under a key of its own: durable before anything points to it;
  *   5. a finished run writes its outputs the same way;
- *   6. advance the record with If-Match on the ETag read in 1 (or 2). Losing means another
+ *   6. advance the record (clearing the lease) with If-Match on the ETag of 2. Losing means another
  *      invocation owns the job: delete what this attempt wrote and stop, with no other effect;
  *   7. bill the slice once (usage record create-only per (job, slice));
  *   8. finished: announce `inversion.succeeded` / `.failed`; otherwise dispatch the next slice;
@@ -23,6 +26,7 @@ import { runSlice, type SliceBudget, type SliceOutcome } from "../../core/invers
 import { createInitialState, type InversionState } from "../../core/inversion/state.js";
 import type { Objective } from "../../core/inversion/objective.js";
 import { systemClock, type Clock } from "../../ports/clock.js";
+import { DEFAULT_LEASE_GRACE_MS } from "../../ports/dispatcher/config.js";
 import { parseSliceInvocation, type DispatchReceipt, type Dispatcher, type SliceInvocation } from "../../ports/dispatcher/dispatcher.js";
 import type { Store } from "../../ports/store/index.js";
 import { isTerminal, type JobRecord, type SliceReport } from "../jobs/job-record.js";
@@ -41,7 +45,7 @@ export interface SliceRunOptions {
 export type SliceRunResult =
   /** This invocation advanced the job. `next` is the successor's receipt when one was dispatched. */
   | { readonly kind: "advanced"; readonly job: JobRecord; readonly outcome: SliceOutcome; readonly next: DispatchReceipt | null }
-  /** Another writer advanced the record first; this invocation left nothing behind. */
+  /** Another writer advanced the record first, or another live invocation holds the slice's lease; this one left nothing behind. */
   | { readonly kind: "lost"; readonly job: JobRecord }
   /** A redelivery of the slice that was just completed: billing and the follow-up were made sure of. */
   | { readonly kind: "repaired"; readonly job: JobRecord; readonly next: DispatchReceipt | null }
@@ -68,6 +72,12 @@ export interface SliceServiceDeps {
   /** Monotonic milliseconds for the slice budget (default performance.now). */
   readonly monotonic?: () => number;
   readonly attemptId?: () => string;
+  /**
+   * Added to the slice's wall budget for its lease (default 5 minutes): model loading and
+   * checkpoint writes happen outside the budget. Keep it at least the sandbox timeout margin,
+   * so a lease expires only once the platform has surely stopped the slice.
+   */
+  readonly leaseGraceMs?: number;
 }
 
 export class JobNotFoundError extends Error {
@@ -92,6 +102,7 @@ export class StoreSliceService implements SliceService {
   private readonly clock: Clock;
   private readonly monotonic: () => number;
   private readonly attemptId: () => string;
+  private readonly leaseGraceMs: number;
 
   constructor(private readonly deps: SliceServiceDeps) {
     this.jobs = new JobStore(deps.store);
@@ -101,22 +112,35 @@ export class StoreSliceService implements SliceService {
     this.clock = deps.clock ?? systemClock;
     this.monotonic = deps.monotonic ?? (() => performance.now());
     this.attemptId = deps.attemptId ?? newAttemptId;
+    this.leaseGraceMs = deps.leaseGraceMs ?? DEFAULT_LEASE_GRACE_MS;
   }
 
   async run(input: SliceInvocation, options: SliceRunOptions = {}): Promise<SliceRunResult> {
+    const leased: { job?: VersionedJob } = {};
+    try {
+      return await this.runLeased(input, options, leased);
+    } catch (error) {
+      // A failure that may pass (a lost GPU, the store unavailable): hand the slice back, so a
+      // redelivery need not wait for the lease to expire. Should this fail too, the lease
+      // expires; after the advance it fails harmlessly (If-Match).
+      if (leased.job) await this.releaseLease(leased.job).catch(() => {});
+      throw error;
+    }
+  }
+
+  private async runLeased(input: SliceInvocation, options: SliceRunOptions, leased: { job?: VersionedJob }): Promise<SliceRunResult> {
     const invocation = parseSliceInvocation(input);
     const startedAt = this.clock.now();
     let current = await this.jobs.read(invocation.jobId);
     if (!current) throw new JobNotFoundError(`job "${invocation.jobId}" does not exist (slice ${invocation.slice})`);
     if (current.record.slice !== invocation.slice || isTerminal(current.record.status)) return this.redelivered(invocation, current);
 
-    // 2. The first slice claims the job, so a duplicate start loses before any GPU work.
-    if (current.record.status === "queued") {
-      const claimed = await this.jobs.advance(current, { ...current.record, status: "running", startedAt: this.iso(), updatedAt: this.iso() });
-      if (!claimed) return { kind: "lost", job: current.record };
-      current = claimed;
-      await this.events.emit(current.record, "inversion.started");
-    }
+    // 2. Take the slice's lease (the first slice also claims the job), so a duplicate loses
+    //    before any GPU work.
+    const attempt = this.attemptId();
+    const claimed = await this.claim(invocation, current, attempt);
+    if (claimed.kind === "lost") return claimed;
+    current = leased.job = claimed.job;
 
     let state: InversionState;
     let prepared: PreparedObjective | undefined;
@@ -145,7 +169,6 @@ export class StoreSliceService implements SliceService {
     }
 
     // 4-5. Everything the advance will point to, durable first, under this attempt's keys.
-    const attempt = this.attemptId();
     const written: string[] = [];
     const newCheckpoint = checkpointKey(invocation.jobId, result.state.step, attempt);
     await this.deps.store.put(newCheckpoint, encodeCheckpoint(result.state), { ifNoneMatch: "*", contentType: "application/octet-stream" });
@@ -180,6 +203,8 @@ export class StoreSliceService implements SliceService {
       outcome: finished,
       outputs,
       lastSlice: report,
+      lease: null,
+      redispatch: null,
       error: finished?.kind === "failed" ? { code: "optimization_failed", message: finished.reason } : null,
       updatedAt: report.finishedAt,
       finishedAt: finished === null ? null : report.finishedAt,
@@ -200,6 +225,43 @@ export class StoreSliceService implements SliceService {
     // 9. Only now is the previous checkpoint garbage.
     if (current.record.checkpoint !== null) await this.deps.store.delete(current.record.checkpoint);
     return { kind: "advanced", job: advanced.record, outcome: result.outcome, next };
+  }
+
+  /**
+   * Writes this invocation's lease on the slice (If-Match). A lease another invocation holds
+   * and that has not expired means this one is a duplicate: it stops. A write that loses to
+   * another writer (the recovery sweep's bookkeeping, a racing duplicate) is retried from a
+   * fresh read, which then decides.
+   */
+  private async claim(invocation: SliceInvocation, read: VersionedJob, attempt: string): Promise<{ kind: "claimed"; job: VersionedJob } | { kind: "lost"; job: JobRecord }> {
+    let current = read;
+    for (let tries = 0; ; tries++) {
+      const job = current.record;
+      const held = job.lease;
+      if (job.slice !== invocation.slice || isTerminal(job.status) || tries === 4) return { kind: "lost", job };
+      if (held !== null && held.slice === invocation.slice && Date.parse(held.expiresAt) > this.clock.now()) return { kind: "lost", job };
+      const now = this.clock.now();
+      const lease = { slice: invocation.slice, attempt, startedAt: this.iso(now), expiresAt: this.iso(now + (this.deps.budget.maxWallMs ?? 0) + this.leaseGraceMs) };
+      const starting = job.status === "queued";
+      const claimed = await this.jobs.advance(current, {
+        ...job,
+        status: "running",
+        lease,
+        updatedAt: lease.startedAt,
+        ...(starting ? { startedAt: lease.startedAt } : {}),
+      });
+      if (claimed) {
+        if (starting) await this.events.emit(claimed.record, "inversion.started");
+        return { kind: "claimed", job: claimed };
+      }
+      const reread = await this.jobs.read(invocation.jobId);
+      if (!reread) throw new JobNotFoundError(`job "${invocation.jobId}" disappeared while slice ${invocation.slice} started`);
+      current = reread;
+    }
+  }
+
+  private async releaseLease(held: VersionedJob): Promise<void> {
+    await this.jobs.advance(held, { ...held.record, lease: null, updatedAt: this.iso() });
   }
 
   /**
@@ -237,6 +299,7 @@ export class StoreSliceService implements SliceService {
     const failed = await this.jobs.advance(current, {
       ...current.record,
       status: "failed",
+      lease: null,
       error: { code: error.code, message: error.message },
       updatedAt: at,
       finishedAt: at,
@@ -264,8 +327,8 @@ export class StoreSliceService implements SliceService {
     for (const key of keys) await this.deps.store.delete(key);
   }
 
-  private iso(): string {
-    return new Date(this.clock.now()).toISOString();
+  private iso(at = this.clock.now()): string {
+    return new Date(at).toISOString();
   }
 }
 

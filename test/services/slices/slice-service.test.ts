@@ -6,7 +6,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it, vi } from "vitest";
 import { decodeCheckpoint } from "../../../src/core/checkpoint/index.js";
 import { parseInversionConfig } from "../../../src/core/inversion/config.js";
 import { runSlice } from "../../../src/core/inversion/run-slice.js";
@@ -138,9 +138,13 @@ describe.each(stores)("StoreSliceService on %s", (_name, makeStore) => {
 
     const writes = observed.writes().map((o) => `${o.op} ${o.key}`);
     const at = (s: string) => writes.indexOf(s);
+    // The record is written twice: the slice's lease, then the advance that names the checkpoint.
+    const advance = writes.lastIndexOf(`put ${jobRecordKey("job1")}`);
+    expect(writes.filter((w) => w === `put ${jobRecordKey("job1")}`)).toHaveLength(2);
+    expect(at(`put ${jobRecordKey("job1")}`)).toBeLessThan(at(`put ${second}`));
     expect(at(`put ${second}`)).toBeGreaterThanOrEqual(0);
-    expect(at(`put ${second}`)).toBeLessThan(at(`put ${jobRecordKey("job1")}`));
-    expect(at(`put ${jobRecordKey("job1")}`)).toBeLessThan(at(`delete ${first}`));
+    expect(at(`put ${second}`)).toBeLessThan(advance);
+    expect(advance).toBeLessThan(at(`delete ${first}`));
     expect(dangling).toEqual([]);
     expect(await allKeys(observed.inner, "jobs/job1/checkpoints/")).toEqual([second]);
   });
@@ -152,24 +156,25 @@ describe.each(stores)("StoreSliceService on %s", (_name, makeStore) => {
     await setup.svc.run({ jobId: "job1", slice: 0 });
     const before = await readJob(store);
 
-    // Both invocations read the record before either writes (a barrier on the record's first reads).
+    // Both invocations read the record before either writes (a barrier on the record's first two
+    // reads); both then race for the slice's lease, and the loser, reading again, finds it held.
     const observed = new ObservedStore(store);
-    let waiting: Array<() => void> = [];
-    observed.beforeGet = async (key) => {
-      if (key !== jobRecordKey("job1")) return;
-      await new Promise<void>((resolve) => {
-        waiting.push(resolve);
-        if (waiting.length === 2) waiting.forEach((r) => r());
-      });
-    };
+    const waiting: Array<() => void> = [];
+    observed.beforeGet = (key) =>
+      key === jobRecordKey("job1") && waiting.length < 2
+        ? new Promise<void>((resolve) => {
+            waiting.push(resolve);
+            if (waiting.length === 2) waiting.forEach((r) => r());
+          })
+        : undefined;
     const a = service(observed);
     const b = service(observed);
     const results = await Promise.all([a.svc.run({ jobId: "job1", slice: 1 }), b.svc.run({ jobId: "job1", slice: 1 })]);
-    waiting = [];
 
     expect(results.map((r) => r.kind).sort()).toEqual(["advanced", "lost"]);
     const after = await readJob(store);
-    expect(after).toMatchObject({ slice: 2, step: 10, revision: before.revision + 1 });
+    // Two writes: the winner's lease and its advance.
+    expect(after).toMatchObject({ slice: 2, step: 10, revision: before.revision + 2, lease: null });
     // One checkpoint (the winner's), one usage record per slice, one dispatch of slice 2.
     expect(await allKeys(store, "jobs/job1/checkpoints/")).toEqual([after.checkpoint]);
     expect((await usageOf(store)).map((u) => u.slice)).toEqual([0, 1]);
@@ -336,9 +341,42 @@ describe.each(stores)("StoreSliceService on %s", (_name, makeStore) => {
       return { ...prepared, objective: { ...prepared.objective, trainLossAndGradient: async () => Promise.reject(new Error("CUDA error: device lost")) } };
     };
     await expect(service(store, { objectives: flaky }).svc.run({ jobId: "job1", slice: 1 })).rejects.toThrow(/device lost/);
-    expect(await readJob(store)).toEqual(before);
+    // Where the job stands is unchanged, and the failed invocation gave its lease back.
+    const { revision: _r, updatedAt: _u, ...unchanged } = before;
+    expect(await readJob(store)).toMatchObject({ ...unchanged, lease: null });
     expect(await allKeys(store, "jobs/job1/checkpoints/")).toEqual([before.checkpoint]);
     expect((await service(store).svc.run({ jobId: "job1", slice: 1 })).kind).toBe("advanced");
+  });
+
+  it("takes a lease of wall budget + grace; a live lease stops a duplicate, an expired one is taken over", async () => {
+    const store = makeStore();
+    await createJob(store);
+    let now = Date.parse("2026-01-01T01:00:00Z");
+    const clock = { now: () => now, sleep: async () => {} };
+    const jobs = new JobStore(store);
+    // The slice dies after taking its lease: the objective never returns a step.
+    const dying: ObjectiveFactory = async (config, jobId) => {
+      const prepared = await defaultObjectives()(config, jobId);
+      return { ...prepared, objective: { ...prepared.objective, trainLossAndGradient: () => new Promise<never>(() => {}) } };
+    };
+    void service(store, { objectives: dying, clock, budget: { maxSteps: 5, maxWallMs: 60_000 }, leaseGraceMs: 30_000, attemptId: () => "dead" }).svc.run({ jobId: "job1", slice: 0 });
+    await vi.waitFor(async () => expect((await readJob(store)).lease).not.toBeNull());
+    const leased = await readJob(store);
+    expect(leased).toMatchObject({ status: "running", slice: 0, lease: { slice: 0, attempt: "dead", startedAt: "2026-01-01T01:00:00.000Z", expiresAt: "2026-01-01T01:01:30.000Z" } });
+
+    // While the lease lasts, another invocation of the slice is a duplicate: it writes nothing.
+    const observed = new ObservedStore(store);
+    now += 89_000;
+    const duplicate = await service(observed, { clock }).svc.run({ jobId: "job1", slice: 0 });
+    expect(duplicate.kind).toBe("lost");
+    expect(observed.writes()).toEqual([]);
+
+    // Once it has expired, the slice is taken over and the job advances from where it stood.
+    now += 2_000;
+    const takeover = await service(store, { clock, budget: { maxSteps: 5, maxWallMs: 60_000 }, attemptId: () => "second" }).svc.run({ jobId: "job1", slice: 0 });
+    expect(takeover.kind).toBe("advanced");
+    expect(await readJob(store)).toMatchObject({ status: "running", slice: 1, step: 5, lease: null, revision: leased.revision + 2 });
+    expect((await jobs.read("job1"))!.record.checkpoint).toMatch(/-second$/);
   });
 
   it("refuses a missing job and an invalid invocation", async () => {

@@ -1,0 +1,12 @@
+export {
+  assertRecoveryPolicy,
+  decideRecovery,
+  DEFAULT_RECOVERY_POLICY,
+  InvalidRecoveryPolicyError,
+  redispatchesOf,
+  SLICE_RETRIES_EXHAUSTED,
+  type RecoveryDecision,
+  type RecoveryPolicy,
+} from "./recovery-policy.js";
+export { JobSweeper, type JobSweeperDeps, type SweepResult } from "./job-sweeper.js";
+export { startSweepLoop, type SweepLoop, type SweepLoopOptions } from "./sweep-loop.js";

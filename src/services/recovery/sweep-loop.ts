@@ -1,0 +1,56 @@
+/**
+ * The embedded server's recovery loop: a sweep pass every `intervalMs` (sooner when a waiting
+ * job falls due earlier), one pass at a time. Timers are injected so tests can drive it.
+ */
+import { systemClock, type Clock } from "../../ports/clock.js";
+import { realTimer, type ScheduleFn } from "../webhooks/delivery-loop.js";
+import type { SweepResult } from "./job-sweeper.js";
+
+export interface SweepLoopOptions {
+  readonly sweeper: { sweep(): Promise<SweepResult> };
+  readonly intervalMs: number;
+  readonly clock?: Clock;
+  readonly schedule?: ScheduleFn;
+  /** Told about each pass that did something or met errors. */
+  readonly onPass?: (result: SweepResult) => void;
+  readonly onError?: (error: unknown) => void;
+}
+
+export interface SweepLoop {
+  /** Stops scheduling and waits for a pass in progress. */
+  close(): Promise<void>;
+}
+
+export function startSweepLoop(options: SweepLoopOptions): SweepLoop {
+  const clock = options.clock ?? systemClock;
+  const schedule = options.schedule ?? realTimer;
+  let cancel: (() => void) | undefined;
+  let running: Promise<void> | undefined;
+  let closed = false;
+
+  const pass = async (): Promise<void> => {
+    let wait = options.intervalMs;
+    try {
+      const result = await options.sweeper.sweep();
+      if (result.redispatched.length > 0 || result.failed.length > 0 || result.errors.length > 0) options.onPass?.(result);
+      if (result.nextDueAt !== undefined) wait = Math.max(0, Math.min(wait, result.nextDueAt - clock.now()));
+    } catch (error) {
+      options.onError?.(error);
+    }
+    running = undefined;
+    if (!closed) cancel = schedule(start, wait);
+  };
+  function start(): void {
+    if (closed || running) return;
+    running = pass();
+  }
+
+  start();
+  return {
+    async close() {
+      closed = true;
+      cancel?.();
+      await running;
+    },
+  };
+}
