@@ -33,7 +33,7 @@ export const createInversionRoute = createRoute({
   },
   responses: {
     202: { description: "The job was accepted (or, for a repeated Idempotency-Key, found).", content: { "application/json": { schema: inversionSchema } } },
-    ...problemResponses("validation_failed", "budget_exhausted", "idempotency_key_reused", "payload_too_large", "unsupported_media_type", "invalid_input", "service_unavailable"),
+    ...problemResponses("validation_failed", "budget_exhausted", "idempotency_key_reused", "payload_too_large", "unsupported_media_type", "invalid_input", "unknown_model", "upload_missing", "invalid_image", "invalid_token", "service_unavailable"),
   },
 });
 

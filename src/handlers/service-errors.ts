@@ -1,12 +1,14 @@
 import { DispatchError, DispatcherClosedError } from "../ports/dispatcher/index.js";
 import { IdempotencyKeyReusedError } from "../services/inversions/idempotency.js";
 import { BudgetExhaustedError, InversionInputError, JobConflictError } from "../services/inversions/inversion-service.js";
+import { TrainingInputError } from "../services/inversions/training-inputs.js";
 import { ApiError } from "./errors/index.js";
 import { PreconditionFailedError } from "../ports/store/index.js";
 
 /** Service failures clients can act on, as API errors; anything else is rethrown (a 500). */
 export function toApiError(error: unknown): never {
   if (error instanceof InversionInputError) throw new ApiError("invalid_input", error.message, { cause: error });
+  if (error instanceof TrainingInputError) throw new ApiError(error.code, error.message, { cause: error });
   if (error instanceof IdempotencyKeyReusedError) throw new ApiError("idempotency_key_reused", error.message, { cause: error });
   if (error instanceof BudgetExhaustedError) throw new ApiError("budget_exhausted", error.message, { cause: error });
   if (error instanceof JobConflictError) throw new ApiError("conflict", error.message, { cause: error });

@@ -5,10 +5,10 @@
  */
 import { z } from "@hono/zod-openapi";
 import { criterionSpecSchema } from "../../core/stopping/spec.js";
+import { DEFAULT_MAX_IMAGES, DEFAULT_MIN_IMAGES } from "../../engine/images/index.js";
 import { WEBHOOK_EVENT_TYPES } from "../../services/webhooks/index.js";
 
 export const UPLOAD_ID_PATTERN = /^upl_[A-Za-z0-9]{8,40}$/;
-export const MAX_INPUT_IMAGES = 32;
 
 const webhook = z
   .strictObject({
@@ -39,11 +39,13 @@ export const textualInversionRequestSchema = z
       .boolean()
       .default(true)
       .openapi({ description: "Multiply learning_rate by the training batch size (4), as diffusers' --scale_lr and `dvar invert` do." }),
+    // The engine's count limits, so a job it would refuse is refused here.
     images: z
       .array(z.string().regex(UPLOAD_ID_PATTERN))
-      .min(1)
-      .max(MAX_INPUT_IMAGES)
-      .openapi({ description: "Upload ids from POST /v1/uploads." }),
+      .min(DEFAULT_MIN_IMAGES)
+      .max(DEFAULT_MAX_IMAGES)
+      .refine((ids) => new Set(ids).size === ids.length, { message: "an upload id is given twice" })
+      .openapi({ description: `Upload ids from POST /v1/uploads, ${DEFAULT_MIN_IMAGES} to ${DEFAULT_MAX_IMAGES} distinct images (3-5 recommended).` }),
     ...common,
   })
   .openapi("TextualInversionRequest");

@@ -1,8 +1,8 @@
 /**
  * The job operations behind the HTTP API. Every read checks the record's tenant: another
  * tenant's job is reported exactly like a missing one. Failures clients can act on are
- * typed errors (InversionInputError, IdempotencyKeyReusedError, JobConflictError); the
- * handlers map them to problem codes.
+ * typed errors (InversionInputError, TrainingInputError, IdempotencyKeyReusedError,
+ * BudgetExhaustedError, JobConflictError); the handlers map them to problem codes.
  */
 import { randomBytes } from "node:crypto";
 import { InvalidConfigError } from "../../core/inversion/config.js";
@@ -12,14 +12,14 @@ import { PreconditionFailedError, type Store } from "../../ports/store/index.js"
 import type { Principal } from "../auth/index.js";
 import { isTerminal, JobStore, newJobRecord, type VersionedJob } from "../jobs/index.js";
 import { noJobEvents, type JobEventSink } from "../slices/index.js";
-import { UnknownModelError, type ModelCatalog } from "../models/model-catalog.js";
-import { uploadKey } from "../uploads/upload-keys.js";
+import type { ModelCatalog } from "../models/model-catalog.js";
 import { UsageLedger } from "../usage/index.js";
 import { checkWebhookUrl, WebhookUrlRefusedError, type WebhookNetworkPolicy } from "../webhooks/index.js";
 import type { CreateInversionRequest } from "../../handlers/schemas/inversion-request.js";
 import { configFromRequest } from "./config-from-request.js";
 import { claimIdempotencyKey, requestHash } from "./idempotency.js";
 import { indexJob, listJobIds } from "./job-index.js";
+import { TrainingInputChecker } from "./training-inputs.js";
 
 export class InversionInputError extends Error {
   override readonly name = "InversionInputError";
@@ -52,9 +52,11 @@ export class InversionService {
   private readonly jobs: JobStore;
   private readonly clock: Clock;
   private readonly events: JobEventSink;
+  private readonly inputs: TrainingInputChecker;
 
   constructor(private readonly deps: InversionServiceDeps) {
     this.jobs = new JobStore(deps.store);
+    this.inputs = new TrainingInputChecker(deps.store, deps.models);
     this.clock = deps.clock ?? systemClock;
     this.events = deps.events ?? noJobEvents;
   }
@@ -71,8 +73,14 @@ export class InversionService {
       }
     }
     if (request.objective === "textual_inversion") {
-      this.assertModelServed(request.model);
-      await this.assertUploadsExist(principal.tenantId, request.images);
+      await this.inputs.check({
+        tenantId: principal.tenantId,
+        model: request.model,
+        placeholderToken: request.placeholder_token,
+        initializerToken: request.initializer_token,
+        numVectors: request.num_vectors,
+        images: request.images,
+      });
     }
     let record;
     try {
@@ -152,23 +160,6 @@ export class InversionService {
     const used = await new UsageLedger(this.deps.store).summarize({ tenantId: principal.tenantId, keyId: principal.keyId });
     if (used.seconds >= principal.budgetSeconds) {
       throw new BudgetExhaustedError(`this API key has used ${used.seconds.toFixed(1)} of its ${principal.budgetSeconds} device seconds`);
-    }
-  }
-
-  private assertModelServed(model: string): void {
-    try {
-      this.deps.models?.resolve(model);
-    } catch (error) {
-      if (error instanceof UnknownModelError) throw new InversionInputError(`model: ${error.message}`);
-      throw error;
-    }
-  }
-
-  private async assertUploadsExist(tenantId: string, ids: readonly string[]): Promise<void> {
-    for (const id of ids) {
-      const key = uploadKey(tenantId, id);
-      const page = await this.deps.store.list(key, { limit: 1 });
-      if (page.entries[0]?.key !== key) throw new InversionInputError(`images: upload "${id}" does not exist`);
     }
   }
 }
