@@ -13,7 +13,7 @@ import type { Principal } from "../auth/index.js";
 import { isTerminal, JobStore, newJobRecord, type VersionedJob } from "../jobs/index.js";
 import { noJobEvents, type JobEventSink } from "../slices/index.js";
 import type { ModelCatalog } from "../models/model-catalog.js";
-import { UsageLedger } from "../usage/index.js";
+import { budgetRefusal } from "../usage/index.js";
 import { checkWebhookUrl, WebhookUrlRefusedError, type WebhookNetworkPolicy } from "../webhooks/index.js";
 import type { CreateInversionRequest } from "../../handlers/schemas/inversion-request.js";
 import { configFromRequest } from "./config-from-request.js";
@@ -154,12 +154,9 @@ export class InversionService {
     throw new JobConflictError("the job kept changing; try again");
   }
 
-  /** A key with a budget may start jobs while its billed seconds are below it (jobs running may overshoot). */
+  /** A key with a budget may start jobs while its billed seconds are below it (see usage/key-budget.ts). */
   private async assertWithinBudget(principal: Principal): Promise<void> {
-    if (principal.budgetSeconds === undefined) return;
-    const used = await new UsageLedger(this.deps.store).summarize({ tenantId: principal.tenantId, keyId: principal.keyId });
-    if (used.seconds >= principal.budgetSeconds) {
-      throw new BudgetExhaustedError(`this API key has used ${used.seconds.toFixed(1)} of its ${principal.budgetSeconds} device seconds`);
-    }
+    const refusal = await budgetRefusal(this.deps.store, principal.tenantId, principal.keyId, principal.budgetSeconds);
+    if (refusal !== undefined) throw new BudgetExhaustedError(refusal);
   }
 }

@@ -2,7 +2,8 @@
  * Runs one bounded slice of one job, fenced by the job record:
  *
  *   1. read the record and its ETag; a slice the record is not at is stale (or, for the slice
- *      just completed, a redelivery whose follow-ups are repaired idempotently);
+ *      just completed, a redelivery whose follow-ups are repaired idempotently); a job whose
+ *      key has spent its budget fails with `budget_exhausted` (checkpoint kept);
  *   2. first slice: claim the job (queued -> running, If-Match) and announce `inversion.started`;
  *   3. load the checkpoint (or build the initial state) and run the core slice runner;
  *   4. write the new checkpoint under a key of its own: durable before anything points to it;
@@ -28,6 +29,7 @@ import type { Store } from "../../ports/store/index.js";
 import { isTerminal, type JobRecord, type SliceReport } from "../jobs/job-record.js";
 import { JobStore, type VersionedJob } from "../jobs/job-store.js";
 import { UsageLedger } from "../usage/usage-ledger.js";
+import { keyBudgetCheck, type SpendingCheck } from "../usage/key-budget.js";
 import { checkpointKey, newAttemptId, type OutputWriter } from "./artifacts.js";
 import { noJobEvents, type JobEventSink } from "./events.js";
 import { ObjectiveInputError, UnsupportedObjectiveError, type ObjectiveFactory, type PreparedObjective } from "./objectives.js";
@@ -47,7 +49,7 @@ export type SliceRunResult =
   | { readonly kind: "repaired"; readonly job: JobRecord; readonly next: DispatchReceipt | null }
   /** Nothing to do: the job is elsewhere (another slice, finished, canceled). */
   | { readonly kind: "stale"; readonly job: JobRecord; readonly reason: string }
-  /** The job could not go on (unreadable checkpoint, unusable config or objective) and was marked failed. */
+  /** The job could not go on (unreadable checkpoint, unusable config or objective, budget spent) and was marked failed. */
   | { readonly kind: "failed"; readonly job: JobRecord };
 
 export interface SliceService {
@@ -68,6 +70,8 @@ export interface SliceServiceDeps {
   /** Monotonic milliseconds for the slice budget (default performance.now). */
   readonly monotonic?: () => number;
   readonly attemptId?: () => string;
+  /** Asked before every slice (default: the job's key's budget in the store). */
+  readonly spending?: SpendingCheck;
 }
 
 export class JobNotFoundError extends Error {
@@ -92,6 +96,7 @@ export class StoreSliceService implements SliceService {
   private readonly clock: Clock;
   private readonly monotonic: () => number;
   private readonly attemptId: () => string;
+  private readonly spending: SpendingCheck;
 
   constructor(private readonly deps: SliceServiceDeps) {
     this.jobs = new JobStore(deps.store);
@@ -101,6 +106,7 @@ export class StoreSliceService implements SliceService {
     this.clock = deps.clock ?? systemClock;
     this.monotonic = deps.monotonic ?? (() => performance.now());
     this.attemptId = deps.attemptId ?? newAttemptId;
+    this.spending = deps.spending ?? keyBudgetCheck(deps.store);
   }
 
   async run(input: SliceInvocation, options: SliceRunOptions = {}): Promise<SliceRunResult> {
@@ -109,6 +115,8 @@ export class StoreSliceService implements SliceService {
     let current = await this.jobs.read(invocation.jobId);
     if (!current) throw new JobNotFoundError(`job "${invocation.jobId}" does not exist (slice ${invocation.slice})`);
     if (current.record.slice !== invocation.slice || isTerminal(current.record.status)) return this.redelivered(invocation, current);
+    const overBudget = await this.spending(current.record);
+    if (overBudget !== undefined) return this.failJob(current, new PermanentSliceError("budget_exhausted", overBudget));
 
     // 2. The first slice claims the job, so a duplicate start loses before any GPU work.
     if (current.record.status === "queued") {
