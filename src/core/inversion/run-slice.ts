@@ -39,6 +39,11 @@ export interface RunSliceOptions {
   clock: () => number;
   /** Checked after every update; true ends the slice cleanly (e.g. on SIGINT). */
   interrupted?: () => boolean;
+  /**
+   * Called after every committed update with the completed steps and the history so far (the
+   * slice's working copy: read it during the call, do not keep it). For progress reports only.
+   */
+  onUpdate?: (step: number, history: Readonly<InversionHistory>) => void;
 }
 
 export type SliceOutcome = { kind: "continue"; reason: "slice_steps" | "slice_time" | "interrupted" } | FinalOutcome;
@@ -166,6 +171,7 @@ export async function runSlice(initial: InversionState, options: RunSliceOptions
     history.criterion.push(decision?.value ?? NaN);
     history.score.push(score);
     history.wallMs.push(clock() - t0);
+    options.onUpdate?.(step, history);
 
     if (decision?.stop) return finish({ kind: "converged", step, criterion: criterion.spec.name, value: decision.value });
   }

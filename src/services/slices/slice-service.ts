@@ -5,7 +5,8 @@
  *      just completed, a redelivery whose follow-ups are repaired idempotently); a job whose
  *      key has spent its budget fails with `budget_exhausted` (checkpoint kept);
  *   2. first slice: claim the job (queued -> running, If-Match) and announce `inversion.started`;
- *   3. load the checkpoint (or build the initial state) and run the core slice runner;
+ *   3. load the checkpoint (or build the initial state) and run the core slice runner, which
+ *      publishes progress between checkpoints (best-effort, ./progress.ts);
  *   4. write the new checkpoint under a key of its own: durable before anything points to it;
  *   5. a finished run writes its outputs the same way;
  *   6. advance the record with If-Match on the ETag read in 1 (or 2). Losing means another
@@ -32,6 +33,7 @@ import { UsageLedger } from "../usage/usage-ledger.js";
 import { keyBudgetCheck, type SpendingCheck } from "../usage/key-budget.js";
 import { checkpointKey, newAttemptId, type OutputWriter } from "./artifacts.js";
 import { noJobEvents, type JobEventSink } from "./events.js";
+import { ProgressPublisher, type ProgressOptions } from "./progress.js";
 import { ObjectiveInputError, UnsupportedObjectiveError, type ObjectiveFactory, type PreparedObjective } from "./objectives.js";
 import { writeDefaultOutputs } from "./textual-inversion.js";
 
@@ -72,6 +74,8 @@ export interface SliceServiceDeps {
   readonly attemptId?: () => string;
   /** Asked before every slice (default: the job's key's budget in the store). */
   readonly spending?: SpendingCheck;
+  /** How often a running slice publishes its progress (./progress.ts; default every 2 s); false: never. */
+  readonly progress?: ProgressOptions | false;
 }
 
 export class JobNotFoundError extends Error {
@@ -139,7 +143,15 @@ export class StoreSliceService implements SliceService {
       return this.failJob(current, permanent);
     }
 
-    // 3. The bounded slice.
+    // 3. The bounded slice, publishing its progress as it goes (best-effort, not fenced).
+    const progress = this.deps.progress === false ? undefined : new ProgressPublisher({
+      store: this.deps.store,
+      jobId: invocation.jobId,
+      slice: invocation.slice,
+      fromStep: state.step,
+      monotonic: this.monotonic,
+      ...(this.deps.progress ? { options: this.deps.progress } : {}),
+    });
     let result;
     try {
       result = await runSlice(state, {
@@ -147,8 +159,10 @@ export class StoreSliceService implements SliceService {
         budget: this.deps.budget,
         clock: this.monotonic,
         interrupted: () => options.signal?.aborted ?? false,
+        ...(progress ? { onUpdate: (step: number, history: InversionState["history"]) => progress.update(step, history) } : {}),
       });
     } finally {
+      await progress?.close();
       await prepared.close?.();
     }
 
