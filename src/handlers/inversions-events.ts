@@ -50,7 +50,7 @@ export function registerInversionEvents(app: ApiApp, deps: ApiDeps): void {
       let sent = seen;
       let quietSince = Date.now();
       while (!stream.aborted) {
-        const progress = isTerminal(job.record.status) ? undefined : progressAhead(job.record, await readProgress(deps.store, id));
+        const progress = job.record.status === "running" ? progressAhead(job.record, await readProgress(deps.store, id)) : undefined;
         const revision = job.record.revision;
         if (revision > sent.revision || (revision === sent.revision && progress !== undefined && progress.step > sent.step)) {
           sent = { revision, step: progress?.step ?? 0 };

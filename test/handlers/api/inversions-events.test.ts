@@ -146,7 +146,9 @@ describe("GET /v1/inversions/{id}/events", () => {
     const record = (await new JobStore(h.store).read(id))!.record;
     expect(record).toMatchObject({ status: "running", step: 0, checkpoint: null, revision: 1 });
 
-    const detail = (await (await h.call(`/v1/inversions/${id}`)).json()) as Record<string, any>;
+    const got = await h.call(`/v1/inversions/${id}`);
+    expect(got.headers.get("etag")).toMatch(/^".+\.12"$/);
+    const detail = (await got.json()) as Record<string, any>;
     expect(detail).toMatchObject({ status: "running", step: 12 });
     expect(detail.histories.total_steps).toBe(12);
     expect(detail.histories.step).toEqual(Array.from({ length: 12 }, (_, i) => i + 1));
