@@ -21,9 +21,12 @@ const common = {
   seed: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).default(0).openapi({ description: "Every random draw derives from it." }),
   max_steps: z.number().int().min(1).max(20000).default(6100).openapi({ description: "Hard cap on updates (the paper's baseline: 6100)." }),
   learning_rate: z.number().gt(0).max(1).default(5e-3),
+  // `patience` stops on an external score (CLIP-s), which neither objective here computes: a
+  // job with it could never run a step, so it is refused up front.
   stopping: criterionSpecSchema
+    .refine((spec) => spec.name !== "patience", { message: "the patience rule needs a score (CLIP-s) that these objectives do not compute; use dvar, fixed, ema, hall or trend" })
     .default({ name: "dvar", window: 310, threshold: 0.15, every: 1 })
-    .openapi({ description: "Stopping rule and its parameters (default DVAR, N=310, alpha=0.15)." }),
+    .openapi({ description: "Stopping rule and its parameters (default DVAR, N=310, alpha=0.15). `patience` is refused (it needs a score these objectives do not compute)." }),
   webhook: webhook.optional(),
 };
 

@@ -57,13 +57,9 @@ export class TrainingInputChecker {
   async check(inputs: TrainingInputs): Promise<void> {
     const model = this.models ? await this.modelFacts(inputs.model) : undefined;
     if (model) checkTokens(model.tokenizer, inputs);
-    // Without a model, any side is accepted here (the slice still checks it).
-    const options = resolveImageOptions({
-      resolution: model?.resolution ?? 1,
-      ...(model ? {} : { minSide: 1 }),
-      maxBytes: MAX_UPLOAD_BYTES,
-      maxPixels: MAX_UPLOAD_PIXELS,
-    });
+    // The shorter side must reach half the model's resolution; without a model any side passes
+    // here (resolution 1) and the slice checks it.
+    const options = resolveImageOptions({ resolution: model?.resolution ?? 1, maxBytes: MAX_UPLOAD_BYTES, maxPixels: MAX_UPLOAD_PIXELS });
     for (const id of inputs.images) {
       const found = await this.store.get(uploadKey(inputs.tenantId, id));
       if (!found) throw new TrainingInputError("upload_missing", `images: upload "${id}" does not exist`);

@@ -167,6 +167,7 @@ const CASES: readonly BadInput[] = [
   { name: "job: max_steps 0", send: create((f) => tiBody(f, { max_steps: 0 })), status: 400, code: "validation_failed" },
   { name: "job: max_steps over 20000", send: create((f) => tiBody(f, { max_steps: 20001 })), status: 400, code: "validation_failed" },
   { name: "job: unknown stopping rule", send: create((f) => tiBody(f, { stopping: { name: "vibes" } })), status: 400, code: "validation_failed" },
+  { name: "job: a stopping rule that needs a score these objectives lack (patience)", send: create((f) => tiBody(f, { stopping: { name: "patience" } })), status: 400, code: "validation_failed" },
   { name: "job: DVAR threshold out of range", send: create((f) => tiBody(f, { stopping: { name: "dvar", window: 310, threshold: 1.5 } })), status: 400, code: "validation_failed" },
   { name: "job: DVAR window out of range", send: create((f) => tiBody(f, { stopping: { name: "dvar", window: 1, threshold: 0.15 } })), status: 400, code: "validation_failed" },
   { name: "job: unknown objective", send: create(() => ({ objective: "dreambooth" })), status: 400, code: "validation_failed" },
