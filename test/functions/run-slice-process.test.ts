@@ -20,7 +20,8 @@ import { syntheticConfig } from "../services/slices/harness.js";
 
 const work = mkdtempSync(join(tmpdir(), "run-slice-process-"));
 const build = join(work, "build");
-beforeAll(() => transpileProject(process.cwd(), build));
+// Transpiling ~200 files takes 5-10 s on a loaded machine: more than vitest's default hook timeout.
+beforeAll(() => transpileProject(process.cwd(), build), 120_000);
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 /** Runs the entrypoint; sends SIGTERM once it has logged the slice's start and the job record shows it running. */
