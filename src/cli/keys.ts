@@ -6,7 +6,7 @@ import { ApiKeyRegistry, InvalidTenantIdError } from "../services/auth/index.js"
 export const KEYS_HELP = `Usage: dvar keys create --tenant TENANT [--name NAME] [--budget-seconds S] [--store DIR] [--json]
 
 Issues an API key for TENANT and prints it once; the store keeps only its SHA-256.
---budget-seconds caps the device seconds the key may use (new jobs answer 402 after).
+--budget-seconds caps the device seconds the key may use (then new jobs answer 402 and running jobs fail before their next slice).
 --store is the filesystem store the server uses (default $DVAR_STORE_DIR or .dvar/store;
 DVAR_STORE=s3 writes to the configured bucket instead).`;
 

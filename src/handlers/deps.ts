@@ -9,6 +9,7 @@ import type { ImageGenerator } from "../services/generations/image-generator.js"
 import type { UploadInspector } from "../services/uploads/inspected-upload.js";
 import type { ModelCatalog } from "../services/models/model-catalog.js";
 import type { JobEventSink } from "../services/slices/index.js";
+import type { TrainingInputCheck } from "../services/inversions/training-input-error.js";
 import type { WebhookNetworkPolicy } from "../services/webhooks/index.js";
 import type { UploadStorer } from "../services/uploads/upload-rules.js";
 import type { ApiKeyAuthenticator } from "./middleware/require-api-key.js";
@@ -48,6 +49,11 @@ export interface ApiDeps {
    * inspectUpload, with sharp; createApi supplies it). Without it, multipart bodies are refused.
    */
   readonly inspectUpload?: UploadInspector;
+  /**
+   * Checks a textual_inversion request's model, tokens and images at creation (training-inputs.ts,
+   * with the engine; createApi supplies it). Without it (Workers) the first slice checks them.
+   */
+  readonly trainingInputs?: TrainingInputCheck;
   /** How often the SSE stream polls the job record (default 500 ms). */
   readonly eventsPollMs?: number;
 }

@@ -12,7 +12,7 @@ import { nowOf, type ApiDeps } from "./deps.js";
 import { readInversionForm, MAX_MULTIPART_BODY_BYTES } from "./inversions-form.js";
 import { requestBody } from "./middleware/request-body.js";
 import { BEARER_SECURITY, idempotencyHeaders, problemResponses } from "./schemas/common.js";
-import { createInversionRequestSchema, MAX_INPUT_IMAGES, textualInversionUploadConfigSchema, type CreateInversionRequest } from "./schemas/inversion-request.js";
+import { createInversionRequestSchema, MAX_INPUT_IMAGES, MIN_INPUT_IMAGES, textualInversionUploadConfigSchema, type CreateInversionRequest } from "./schemas/inversion-request.js";
 import { inversionSchema } from "./schemas/inversion-resource.js";
 import { toApiError } from "./service-errors.js";
 import { ApiError, validationFailed, validationIssues } from "./errors/index.js";
@@ -34,7 +34,7 @@ const multipartBody = {
       config: { $ref: `#/components/schemas/${UPLOAD_CONFIG_COMPONENT}` },
       images: {
         type: "array" as const,
-        minItems: 1,
+        minItems: MIN_INPUT_IMAGES,
         maxItems: MAX_INPUT_IMAGES,
         items: { type: "string" as const, format: "binary" },
         description: `One part per training image (PNG, JPEG or WebP; each at most 10 MB and 25 megapixels). The whole body is limited to ${MAX_MULTIPART_BODY_BYTES} bytes.`,
@@ -64,7 +64,7 @@ export const createInversionRoute = createRoute({
   },
   responses: {
     202: { description: "The job was accepted (or, for a repeated Idempotency-Key, found).", content: { "application/json": { schema: inversionSchema } } },
-    ...problemResponses("bad_request", "validation_failed", "budget_exhausted", "idempotency_key_reused", "payload_too_large", "unsupported_media_type", "invalid_input", "service_unavailable"),
+    ...problemResponses("bad_request", "validation_failed", "budget_exhausted", "idempotency_key_reused", "payload_too_large", "unsupported_media_type", "invalid_input", "unknown_model", "upload_missing", "invalid_image", "invalid_token", "service_unavailable"),
   },
 });
 

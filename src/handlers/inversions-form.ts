@@ -2,13 +2,13 @@
  * The multipart/form-data body of POST /v1/inversions: a `config` part (JSON: the textual_inversion
  * request without `images`) and one `images` part per training image. Everything is checked here,
  * before anything is stored: the form's shape and the config (400 validation_failed), the image
- * count (1..MAX_INPUT_IMAGES, 400), each file's size (413) and each file's bytes (422: decodable
+ * count (MIN_INPUT_IMAGES..MAX_INPUT_IMAGES, 400), each file's size (413) and each file's bytes (422: decodable
  * PNG, JPEG or WebP of the type it claims, at most MAX_UPLOAD_PIXELS). Decoding is the injected
  * `inspect` (ApiDeps.inspectUpload, sharp), so this module itself needs no Node-only package.
  */
 import type { Context } from "hono";
 import { ApiError, validationFailed, validationIssues, type ValidationIssue } from "./errors/index.js";
-import { MAX_INPUT_IMAGES, textualInversionUploadConfigSchema, type TextualInversionUploadConfig } from "./schemas/inversion-request.js";
+import { MAX_INPUT_IMAGES, MIN_INPUT_IMAGES, textualInversionUploadConfigSchema, type TextualInversionUploadConfig } from "./schemas/inversion-request.js";
 import type { InspectedUpload, UploadInspector } from "../services/uploads/inspected-upload.js";
 import { MAX_UPLOAD_BYTES, sniffImageType, UPLOAD_CONTENT_TYPES, UploadRejectedError, type UploadContentType } from "../services/uploads/upload-rules.js";
 
@@ -70,8 +70,8 @@ export async function readInversionForm(c: Context, inspect: UploadInspector): P
   }
   if (unknown.length > 0) throw invalid(unknown);
   const config = await parseConfig(configParts);
-  if (imageParts.length < 1 || imageParts.length > MAX_INPUT_IMAGES) {
-    throw invalid([issue("images", `send 1 to ${MAX_INPUT_IMAGES} image files as images parts (got ${imageParts.length})`)]);
+  if (imageParts.length < MIN_INPUT_IMAGES || imageParts.length > MAX_INPUT_IMAGES) {
+    throw invalid([issue("images", `send ${MIN_INPUT_IMAGES} to ${MAX_INPUT_IMAGES} image files as images parts (got ${imageParts.length})`)]);
   }
   const files: File[] = [];
   for (const [i, part] of imageParts.entries()) {

@@ -31,6 +31,9 @@ export function registerGetInversion(app: ApiApp, deps: ApiDeps): void {
     const { id } = c.req.valid("param");
     const job = await service.get(principalOf(c), id);
     if (!job) throw jobNotFound(id);
-    return c.json(await describeJob(deps.store, job.record, nowOf(deps)), 200, { etag: `"${job.etag}"` });
+    const resource = await describeJob(deps.store, job.record, nowOf(deps));
+    // The record's ETag, qualified by the step when the running slice's progress was merged in.
+    const etag = resource.step === job.record.step ? job.etag : `${job.etag}.${resource.step}`;
+    return c.json(resource, 200, { etag: `"${etag}"` });
   });
 }

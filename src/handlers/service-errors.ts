@@ -1,7 +1,8 @@
 import { DispatchError, DispatcherClosedError } from "../ports/dispatcher/dispatcher.js";
 import { IdempotencyKeyReusedError } from "../services/inversions/idempotency.js";
 import { InversionInputError, JobConflictError } from "../services/inversions/inversion-service.js";
-import { BudgetExhaustedError } from "../services/usage/index.js";
+import { TrainingInputError } from "../services/inversions/training-input-error.js";
+import { BudgetExhaustedError } from "../services/usage/budget.js";
 import { GenerationConflictError, GenerationInputError, InversionNotFoundError } from "../services/generations/errors.js";
 import { ApiError } from "./errors/index.js";
 import { PreconditionFailedError } from "../ports/store/errors.js";
@@ -9,6 +10,7 @@ import { PreconditionFailedError } from "../ports/store/errors.js";
 /** Service failures clients can act on, as API errors; anything else is rethrown (a 500). */
 export function toApiError(error: unknown): never {
   if (error instanceof InversionInputError) throw new ApiError("invalid_input", error.message, { cause: error });
+  if (error instanceof TrainingInputError) throw new ApiError(error.code, error.message, { cause: error });
   if (error instanceof IdempotencyKeyReusedError) throw new ApiError("idempotency_key_reused", error.message, { cause: error });
   if (error instanceof BudgetExhaustedError) throw new ApiError("budget_exhausted", error.message, { cause: error });
   if (error instanceof GenerationInputError) throw new ApiError("invalid_input", error.message, { cause: error });

@@ -74,7 +74,7 @@ export const createUploadRoute = createRoute({
       description: "The image was stored (bytes), or a presigned PUT URL was issued (JSON, S3 mode).",
       content: { "application/json": { schema: z.union([uploadSchema, presignedUploadSchema]) } },
     },
-    ...problemResponses("payload_too_large", "unsupported_media_type", "invalid_input", "not_available_on_edge"),
+    ...problemResponses("payload_too_large", "unsupported_media_type", "invalid_input", "invalid_image", "not_available_on_edge"),
   },
 });
 
@@ -112,7 +112,7 @@ export function registerCreateUpload(app: ApiApp, deps: ApiDeps): void {
         201,
       );
     } catch (error) {
-      if (error instanceof UploadRejectedError) throw new ApiError("invalid_input", `Upload refused: ${error.message}.`, { cause: error });
+      if (error instanceof UploadRejectedError) throw new ApiError("invalid_image", `Upload refused: ${error.message}.`, { cause: error });
       throw error;
     }
   });

@@ -39,8 +39,12 @@ export interface RunSliceOptions {
   clock: () => number;
   /** Checked after every update; true ends the slice cleanly (e.g. on SIGINT). */
   interrupted?: () => boolean;
-  /** Called after each committed update with the step count and the new parameters (never modify them). */
-  onUpdate?: (step: number, params: Float32Array) => void;
+  /**
+   * Called after every committed update with the completed steps, the new parameters and the
+   * history so far (the slice's working copies: read them during the call, never modify or keep
+   * them). For observers only: progress reports, trajectory studies.
+   */
+  onUpdate?: (step: number, params: Float32Array, history: Readonly<InversionHistory>) => void;
 }
 
 export type SliceOutcome = { kind: "continue"; reason: "slice_steps" | "slice_time" | "interrupted" } | FinalOutcome;
@@ -168,7 +172,7 @@ export async function runSlice(initial: InversionState, options: RunSliceOptions
     history.criterion.push(decision?.value ?? NaN);
     history.score.push(score);
     history.wallMs.push(clock() - t0);
-    onUpdate?.(step, params);
+    onUpdate?.(step, params, history);
 
     if (decision?.stop) return finish({ kind: "converged", step, criterion: criterion.spec.name, value: decision.value });
   }

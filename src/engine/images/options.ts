@@ -34,6 +34,10 @@ export interface ImageLoadOptions {
 
 export type ResolvedImageOptions = Required<ImageLoadOptions>;
 
+/** The default image count limits (the API's request schema takes them from here). */
+export const DEFAULT_MIN_IMAGES = 3;
+export const DEFAULT_MAX_IMAGES = 10;
+
 const WHITE: RgbColour = { r: 255, g: 255, b: 255 };
 
 function positiveInteger(field: string, value: number, max = Number.MAX_SAFE_INTEGER): number {
@@ -48,8 +52,8 @@ export function resolveImageOptions(options: ImageLoadOptions): ResolvedImageOpt
   const resolved: ResolvedImageOptions = {
     resolution,
     minSide: positiveInteger("minSide", options.minSide ?? Math.max(1, Math.floor(resolution / 2))),
-    minCount: positiveInteger("minCount", options.minCount ?? 3),
-    maxCount: positiveInteger("maxCount", options.maxCount ?? 10),
+    minCount: positiveInteger("minCount", options.minCount ?? DEFAULT_MIN_IMAGES),
+    maxCount: positiveInteger("maxCount", options.maxCount ?? DEFAULT_MAX_IMAGES),
     maxBytes: positiveInteger("maxBytes", options.maxBytes ?? 25 * 1024 * 1024),
     maxPixels: positiveInteger("maxPixels", options.maxPixels ?? 50_000_000),
     background: options.background ?? WHITE,

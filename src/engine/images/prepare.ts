@@ -43,12 +43,23 @@ function unreadable(name: string, error: unknown): ImageInputError {
   return new ImageInputError("unreadable", `cannot decode the image (${reason})`, name);
 }
 
-export async function prepareTrainingImage(name: string, bytes: Uint8Array, options: ResolvedImageOptions): Promise<TrainingImage> {
+/** What an image's header says, once it passed every check that needs no pixels. */
+interface CheckedHeader {
+  format: TrainingImageFormat;
+  /** Size after EXIF orientation. */
+  width: number;
+  height: number;
+}
+
+/**
+ * The checks that read only the header: byte size, a decodable header, the format, the
+ * pixel count (so a 50-megapixel image is refused before its pixels are decoded) and the
+ * shorter side.
+ */
+async function checkHeader(name: string, bytes: Uint8Array, options: ResolvedImageOptions): Promise<CheckedHeader> {
   if (bytes.length > options.maxBytes) {
     throw new ImageInputError("too_large_bytes", `${bytes.length} bytes exceeds the limit of ${options.maxBytes}`, name);
   }
-  const input = { failOn: options.failOn, limitInputPixels: options.maxPixels } as const;
-
   let metadata: Metadata;
   try {
     metadata = await sharp(bytes, { failOn: options.failOn, limitInputPixels: false }).metadata();
@@ -69,6 +80,27 @@ export async function prepareTrainingImage(name: string, bytes: Uint8Array, opti
   if (Math.min(width, height) < options.minSide) {
     throw new ImageInputError("too_small", `${width}x${height} is too small: the shorter side must be at least ${options.minSide} pixels`, name);
   }
+  return { format: metadata.format as TrainingImageFormat, width, height };
+}
+
+/**
+ * Every check prepareTrainingImage makes, without building the tensor: the header checks,
+ * then one full decode (a truncated or corrupt file fails there). For refusing inputs
+ * early (when a job is created) at the cost of a decode, not of a resize.
+ */
+export async function inspectTrainingImage(name: string, bytes: Uint8Array, options: ResolvedImageOptions): Promise<CheckedHeader> {
+  const header = await checkHeader(name, bytes, options);
+  try {
+    await sharp(bytes, { failOn: options.failOn, limitInputPixels: options.maxPixels }).stats();
+  } catch (error) {
+    throw unreadable(name, error);
+  }
+  return header;
+}
+
+export async function prepareTrainingImage(name: string, bytes: Uint8Array, options: ResolvedImageOptions): Promise<TrainingImage> {
+  const { format, width, height } = await checkHeader(name, bytes, options);
+  const input = { failOn: options.failOn, limitInputPixels: options.maxPixels } as const;
 
   const size = options.resolution;
   const { left, top, side } = centreSquare(width, height);
@@ -92,7 +124,7 @@ export async function prepareTrainingImage(name: string, bytes: Uint8Array, opti
   const rgb = resizeBicubicRgb(square, side, side, size, size);
 
   const pixels = rgbToChw(rgb, size);
-  const image: TrainingImage = { name, format: metadata.format as TrainingImageFormat, width, height, pixels };
+  const image: TrainingImage = { name, format, width, height, pixels };
   if (options.withFlipped) image.flipped = flipHorizontalChw(pixels, 3, size, size);
   return image;
 }

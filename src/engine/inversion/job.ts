@@ -141,6 +141,11 @@ export interface OpenOptions {
   /** Where the model and images are now, if they moved since the description was made (hashes must still match). */
   modelDir?: string;
   images?: string | readonly string[];
+  /**
+   * This job's latent cache from an earlier open (LatentCache.decode, with the caller's check
+   * that it was built from these inputs): used instead of decoding and encoding the images.
+   */
+  latents?: LatentCache;
 }
 
 export interface OpenInversion {
@@ -156,7 +161,7 @@ export interface OpenInversion {
   close(): Promise<void>;
 }
 
-/** Builds the objective of a described job: loads and checks inputs, encodes the images once. */
+/** Builds the objective of a described job: loads and checks inputs, encodes the images once (unless given their cache). */
 export async function openInversion(description: InversionDescription, seed: number, options: OpenOptions = {}): Promise<OpenInversion> {
   const d = description;
   const folder = openModelFolder(options.modelDir ?? d.model.path);
@@ -179,25 +184,8 @@ export async function openInversion(description: InversionDescription, seed: num
   const base = await loadClipTokenizer(folder.tokenizerDir);
   const { tokenizer, placeholder } = addPlaceholder(base, d.token, d.numVectors);
   const captionIds = captionsFor(d.property, placeholder.tokens).map((caption) => tokenizer.encode(caption).ids);
-  const images = await loadTrainingImages(files, { resolution: d.resolution, withFlipped: d.flipProbability > 0 });
-
   const threads = options.threads ?? 0;
-  const vae = await ModelSession.fromFile(folder.vaeEncoder, { threads });
-  let latents: LatentCache;
-  try {
-    if (!vae.outputNames.includes("latent_parameters")) {
-      throw new InversionJobError(
-        `${folder.vaeEncoder} outputs ${vae.outputNames.join(", ")}; the engine needs 'latent_parameters' (mean and logvar), which Optimum exports give since 1.9`,
-      );
-    }
-    const input = vae.inputNames[0]!;
-    latents = await LatentCache.build(images, async (pixels, dims) => {
-      const out = (await vae.run({ [input]: { data: pixels, dims } }, ["latent_parameters"])).latent_parameters!;
-      return { data: out.data as Float32Array, dims: out.dims };
-    }, { resolution: d.resolution, scalingFactor: folder.scalingFactor, withFlipped: d.flipProbability > 0 });
-  } finally {
-    await vae.release();
-  }
+  const latents = options.latents ? checkedLatents(options.latents, d, folder) : await encodeImages(files, d, folder, threads);
 
   const table = tokenEmbeddingTable(readModelFile(folder.textEncoder));
   const [vocabSize, hiddenSize] = table.dims as [number, number];
@@ -222,4 +210,33 @@ export async function openInversion(description: InversionDescription, seed: num
     flipProbability: d.flipProbability,
   });
   return { description: d, folder, tokenizer, placeholder, objective, latents, initialParams, hiddenSize, close: () => runner.close() };
+}
+
+/** Decodes the training images and runs the VAE encoder once per image (and flip). */
+async function encodeImages(files: readonly string[], d: InversionDescription, folder: ModelFolder, threads: number): Promise<LatentCache> {
+  const images = await loadTrainingImages(files, { resolution: d.resolution, withFlipped: d.flipProbability > 0 });
+  const vae = await ModelSession.fromFile(folder.vaeEncoder, { threads });
+  try {
+    if (!vae.outputNames.includes("latent_parameters")) {
+      throw new InversionJobError(
+        `${folder.vaeEncoder} outputs ${vae.outputNames.join(", ")}; the engine needs 'latent_parameters' (mean and logvar), which Optimum exports give since 1.9`,
+      );
+    }
+    const input = vae.inputNames[0]!;
+    return await LatentCache.build(images, async (pixels, dims) => {
+      const out = (await vae.run({ [input]: { data: pixels, dims } }, ["latent_parameters"])).latent_parameters!;
+      return { data: out.data as Float32Array, dims: out.dims };
+    }, { resolution: d.resolution, scalingFactor: folder.scalingFactor, withFlipped: d.flipProbability > 0 });
+  } finally {
+    await vae.release();
+  }
+}
+
+/** A cache built earlier must fit this job: one entry per image, flips when it trains with them, the model's scaling factor. */
+function checkedLatents(latents: LatentCache, d: InversionDescription, folder: ModelFolder): LatentCache {
+  const flips = d.flipProbability > 0;
+  if (latents.images.length !== d.images.length || latents.images.some((image) => (image.flipped !== undefined) !== flips) || latents.scalingFactor !== folder.scalingFactor) {
+    throw new InversionJobError(`the latent cache given does not fit this run (${latents.images.length} cached images for ${d.images.length}, scaling factor ${latents.scalingFactor})`);
+  }
+  return latents;
 }

@@ -5,10 +5,13 @@
  */
 import { z } from "@hono/zod-openapi";
 import { criterionSpecSchema } from "../../core/stopping/spec.js";
+import { DEFAULT_MAX_IMAGES, DEFAULT_MIN_IMAGES } from "../../engine/images/options.js";
 import { WEBHOOK_EVENT_TYPES } from "../../services/webhooks/events.js";
 
 export const UPLOAD_ID_PATTERN = /^upl_[A-Za-z0-9]{8,40}$/;
-export const MAX_INPUT_IMAGES = 32;
+/** Training images per job (referenced or sent as multipart files): the engine's limits. */
+export const MIN_INPUT_IMAGES = DEFAULT_MIN_IMAGES;
+export const MAX_INPUT_IMAGES = DEFAULT_MAX_IMAGES;
 
 const webhook = z
   .strictObject({
@@ -21,9 +24,12 @@ const common = {
   seed: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).default(0).openapi({ description: "Every random draw derives from it." }),
   max_steps: z.number().int().min(1).max(20000).default(6100).openapi({ description: "Hard cap on updates (the paper's baseline: 6100)." }),
   learning_rate: z.number().gt(0).max(1).default(5e-3),
+  // `patience` stops on an external score (CLIP-s), which neither objective here computes: a
+  // job with it could never run a step, so it is refused up front.
   stopping: criterionSpecSchema
+    .refine((spec) => spec.name !== "patience", { message: "the patience rule needs a score (CLIP-s) that these objectives do not compute; use dvar, fixed, ema, hall or trend" })
     .default({ name: "dvar", window: 310, threshold: 0.15, every: 1 })
-    .openapi({ description: "Stopping rule and its parameters (default DVAR, N=310, alpha=0.15)." }),
+    .openapi({ description: "Stopping rule and its parameters (default DVAR, N=310, alpha=0.15). `patience` is refused (it needs a score these objectives do not compute)." }),
   webhook: webhook.optional(),
 };
 
@@ -39,11 +45,13 @@ export const textualInversionRequestSchema = z
       .boolean()
       .default(true)
       .openapi({ description: "Multiply learning_rate by the training batch size (4), as diffusers' --scale_lr and `dvar invert` do." }),
+    // The engine's count limits, so a job it would refuse is refused here.
     images: z
       .array(z.string().regex(UPLOAD_ID_PATTERN))
-      .min(1)
-      .max(MAX_INPUT_IMAGES)
-      .openapi({ description: "Upload ids from POST /v1/uploads." }),
+      .min(DEFAULT_MIN_IMAGES)
+      .max(DEFAULT_MAX_IMAGES)
+      .refine((ids) => new Set(ids).size === ids.length, { message: "an upload id is given twice" })
+      .openapi({ description: `Upload ids from POST /v1/uploads, ${DEFAULT_MIN_IMAGES} to ${DEFAULT_MAX_IMAGES} distinct images (3-5 recommended).` }),
     ...common,
   })
   .openapi("TextualInversionRequest");

@@ -59,6 +59,23 @@ export class ApiKeyRegistry {
     return { tenantId: record.tenantId, keyId: record.keyId, ...(record.budgetSeconds === undefined ? {} : { budgetSeconds: record.budgetSeconds }) };
   }
 
+  /**
+   * The record of the key with this public id (`key_` + the first 16 hex digits of its hash):
+   * one listing of that hash prefix. Slices use it, since a job names only its key's id.
+   */
+  async findByKeyId(keyId: string): Promise<ApiKeyRecord | undefined> {
+    const match = /^key_([0-9a-f]{16})$/.exec(keyId);
+    if (!match) return undefined;
+    const page = await this.store.list(recordKey(match[1]!), { limit: 10 });
+    for (const entry of page.entries) {
+      const found = await this.store.get(entry.key);
+      if (!found) continue;
+      const record = decode(found.body);
+      if (record.keyId === keyId) return record;
+    }
+    return undefined;
+  }
+
   /** Revokes a key (by its plaintext, as presented by its owner); false when unknown. */
   async revoke(key: string): Promise<boolean> {
     const storeKey = recordKey(hashApiKey(key));

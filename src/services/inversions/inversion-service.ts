@@ -1,8 +1,8 @@
 /**
  * The job operations behind the HTTP API. Every read checks the record's tenant: another
  * tenant's job is reported exactly like a missing one. Failures clients can act on are
- * typed errors (InversionInputError, IdempotencyKeyReusedError, JobConflictError); the
- * handlers map them to problem codes.
+ * typed errors (InversionInputError, TrainingInputError, IdempotencyKeyReusedError,
+ * BudgetExhaustedError, JobConflictError); the handlers map them to problem codes.
  */
 import { randomBytes } from "node:crypto";
 import { InvalidConfigError } from "../../core/inversion/config.js";
@@ -22,6 +22,7 @@ import type { CreateInversionRequest, TextualInversionUploadConfig } from "../..
 import { configFromRequest } from "./config-from-request.js";
 import { claimIdempotencyKey, requestHash } from "./idempotency.js";
 import { indexJob, listJobIds } from "./job-index.js";
+import { TrainingInputError, type TrainingInputCheck } from "./training-input-error.js";
 
 export class InversionInputError extends Error {
   override readonly name = "InversionInputError";
@@ -37,6 +38,12 @@ export interface InversionServiceDeps {
   readonly webhookPolicy: WebhookNetworkPolicy;
   /** When given, textual_inversion jobs must name a model it serves. */
   readonly models?: ModelCatalog;
+  /**
+   * Checks a textual_inversion request's model, tokens and images before anything is stored
+   * (training-inputs.ts, with the engine; createApi supplies it). Without it (Workers) only the
+   * model id and the uploads' existence are checked here, and the first slice checks the rest.
+   */
+  readonly trainingInputs?: TrainingInputCheck;
   readonly events?: JobEventSink;
   readonly clock?: Clock;
   readonly newId?: (prefix: "inv" | "upl") => string;
@@ -60,7 +67,6 @@ export class InversionService {
   /** Creates (or, for a repeated Idempotency-Key, finds) the job and dispatches its first slice. */
   async create(principal: Principal, request: CreateInversionRequest, idempotencyKey?: string): Promise<{ job: VersionedJob; created: boolean }> {
     await this.admit(principal, request);
-    if (request.objective === "textual_inversion") await this.assertUploadsExist(principal.tenantId, request.images);
     return this.persist(principal, request, idempotencyKey === undefined ? undefined : { key: idempotencyKey, hash: requestHash(request) }, async () => {});
   }
 
@@ -78,15 +84,18 @@ export class InversionService {
   ): Promise<{ job: VersionedJob; created: boolean }> {
     const ids = images.map(() => (this.deps.newId ?? randomId)("upl"));
     const full: CreateInversionRequest = { ...request, images: ids };
-    await this.admit(principal, full);
+    await this.admit(principal, full, images.map((image) => image.bytes));
     const hash = requestHash({ ...request, image_sha256: images.map((image) => image.sha256) });
     return this.persist(principal, full, idempotencyKey === undefined ? undefined : { key: idempotencyKey, hash }, async () => {
       for (const [i, image] of images.entries()) await putUpload(this.deps.store, principal.tenantId, ids[i]!, image);
     });
   }
 
-  /** The checks that need no stored inputs: budget (402), webhook URL and model (422). */
-  private async admit(principal: Principal, request: CreateInversionRequest): Promise<void> {
+  /**
+   * The checks before anything is stored: budget (402), webhook URL (422), and for textual
+   * inversions the model, tokens and images (422; `inline`: the request's own image bytes).
+   */
+  private async admit(principal: Principal, request: CreateInversionRequest, inline?: readonly Uint8Array[]): Promise<void> {
     await assertWithinBudget(this.deps.store, principal);
     if (request.webhook) {
       try {
@@ -96,7 +105,18 @@ export class InversionService {
         throw error;
       }
     }
-    if (request.objective === "textual_inversion") this.assertModelServed(request.model);
+    if (request.objective !== "textual_inversion") return;
+    const inputs = {
+      tenantId: principal.tenantId,
+      model: request.model,
+      placeholderToken: request.placeholder_token,
+      initializerToken: request.initializer_token,
+      numVectors: request.num_vectors,
+      images: request.images,
+    };
+    if (this.deps.trainingInputs) return this.deps.trainingInputs.check(inputs, inline);
+    this.assertModelServed(request.model);
+    if (inline === undefined) await this.assertUploadsExist(principal.tenantId, request.images);
   }
 
   /**
@@ -186,7 +206,7 @@ export class InversionService {
     try {
       this.deps.models?.resolve(model);
     } catch (error) {
-      if (error instanceof UnknownModelError) throw new InversionInputError(`model: ${error.message}`);
+      if (error instanceof UnknownModelError) throw new TrainingInputError("unknown_model", `model: ${error.message}`);
       throw error;
     }
   }
@@ -195,7 +215,7 @@ export class InversionService {
     for (const id of ids) {
       const key = uploadKey(tenantId, id);
       const page = await this.deps.store.list(key, { limit: 1 });
-      if (page.entries[0]?.key !== key) throw new InversionInputError(`images: upload "${id}" does not exist`);
+      if (page.entries[0]?.key !== key) throw new TrainingInputError("upload_missing", `images: upload "${id}" does not exist`);
     }
   }
 }

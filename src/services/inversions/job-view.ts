@@ -4,7 +4,10 @@ import type { InversionHistory } from "../../core/inversion/state.js";
 import type { Store } from "../../ports/store/index.js";
 import type { Histories, Inversion, InversionSummary } from "../../handlers/schemas/inversion-resource.js";
 import type { JobRecord } from "../jobs/index.js";
+import { progressTail, readProgress, type JobProgress } from "../slices/progress.js";
 import { OBJECTIVE_KINDS } from "./config-from-request.js";
+
+type HistoryColumns = Pick<InversionHistory, "trainLoss" | "ldet" | "criterion">;
 
 export const MAX_HISTORY_ROWS = 256;
 /** Output names under which a finished job's embedding formats are stored (see OutputWriter). */
@@ -22,14 +25,26 @@ function placeholderTokenOf(config: JobRecord["config"]): string | null {
   return typeof token === "string" ? token : null;
 }
 
-export function summarizeJob(job: JobRecord): InversionSummary {
+/**
+ * The running slice's progress object when it extends this record: written by the slice the
+ * record says is running, from the step the record is at, and ahead of it. Anything else (an
+ * earlier slice's, a finished job's, a malformed one) is ignored.
+ */
+export function progressAhead(job: JobRecord, progress: JobProgress | undefined): JobProgress | undefined {
+  if (!progress || job.status !== "running") return undefined;
+  return progress.jobId === job.id && progress.slice === job.slice && progress.fromStep === job.step && progress.step > job.step ? progress : undefined;
+}
+
+/** The summary; with the running slice's progress, `step` is its step (see progressAhead). */
+export function summarizeJob(job: JobRecord, progress?: JobProgress): InversionSummary {
+  const ahead = progressAhead(job, progress);
   return {
     id: job.id,
     object: "inversion",
     objective: publicObjective(job.config),
     placeholder_token: placeholderTokenOf(job.config),
     status: job.status,
-    step: job.step,
+    step: ahead?.step ?? job.step,
     max_steps: job.config.maxSteps as number,
     stopping: job.config.stop as Record<string, unknown>,
     outcome: job.outcome as InversionSummary["outcome"],
@@ -43,7 +58,7 @@ export function summarizeJob(job: JobRecord): InversionSummary {
 }
 
 /** Evenly spaced rows (always the first and last), NaN as null. */
-export function downsampleHistory(history: InversionHistory, maxRows = MAX_HISTORY_ROWS): Histories {
+export function downsampleHistory(history: HistoryColumns, maxRows = MAX_HISTORY_ROWS): Histories {
   const n = history.trainLoss.length;
   const rows = n <= maxRows ? Array.from({ length: n }, (_, i) => i) : Array.from({ length: maxRows }, (_, k) => Math.round((k * (n - 1)) / (maxRows - 1)));
   const pick = (values: number[]) => rows.map((i) => (Number.isFinite(values[i]) ? values[i]! : null));
@@ -71,18 +86,27 @@ async function jobUsage(store: Store, job: JobRecord): Promise<Inversion["usage"
   return usage;
 }
 
-/** The detail view: reads the latest checkpoint for histories (absent if it was just replaced). */
+/**
+ * The detail view: reads the latest checkpoint for histories (absent if it was just replaced),
+ * extended by the running slice's progress rows when they continue it.
+ */
 export async function describeJob(store: Store, job: JobRecord, now: Date): Promise<Inversion> {
-  let history: InversionHistory | null = null;
+  let history: HistoryColumns | null = null;
   if (job.checkpoint !== null) {
     const found = await store.get(job.checkpoint);
     if (found) history = decodeCheckpoint(found.body, { expectedConfigHash: job.configHash }).history;
+  }
+  const progress = progressAhead(job, await readProgress(store, job.id));
+  if (progress && (history?.trainLoss.length ?? 0) === progress.fromStep) {
+    const tail = progressTail(progress);
+    const base = history ?? { trainLoss: [], ldet: [], criterion: [] };
+    history = { trainLoss: [...base.trainLoss, ...tail.trainLoss], ldet: [...base.ldet, ...tail.ldet], criterion: [...base.criterion, ...tail.criterion] };
   }
   const isDvar = (job.config.stop as { name?: string }).name === "dvar";
   const formats = (Object.keys(EMBEDDING_OUTPUTS) as EmbeddingFormat[]).filter((f) => job.outputs?.[EMBEDDING_OUTPUTS[f]] !== undefined);
   const end = job.finishedAt ?? now.toISOString();
   return {
-    ...summarizeJob(job),
+    ...summarizeJob(job, progress),
     dvar_ratio: isDvar && history ? lastFinite(history.criterion) : null,
     histories: history ? downsampleHistory(history) : null,
     timings: { queued_seconds: seconds(job.createdAt, job.startedAt ?? (job.finishedAt ?? now.toISOString())), running_seconds: seconds(job.startedAt, job.startedAt ? end : null) },

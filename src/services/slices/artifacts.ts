@@ -1,7 +1,10 @@
 /**
  * Store keys of a job's checkpoints and outputs, and the default output writer. Every object a
  * slice writes before advancing the job record has a key unique to that attempt, so a slice
- * that loses the race can delete exactly what it wrote and nothing the winner wrote.
+ * that loses the race can delete exactly what it wrote and nothing the winner wrote. Two job
+ * objects are shared by all attempts and left in place by a loser: the latent cache
+ * (content-addressed, valid for every attempt; ./textual-inversion.ts) and the progress hint
+ * (./progress.ts).
  */
 import { randomBytes } from "node:crypto";
 import { encodeSafetensors } from "../../core/io/safetensors.js";

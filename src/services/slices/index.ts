@@ -19,3 +19,4 @@ export {
 export { textualInversionObjectiveFactory, writeDefaultOutputs, writeEmbeddingOutputs, type TextualInversionFactoryOptions } from "./textual-inversion.js";
 export { checkpointKey, newAttemptId, outputsPrefix, writeParamsOutput, type OutputContext, type OutputWriter } from "./artifacts.js";
 export { noJobEvents, type JobEventSink } from "./events.js";
+export { progressKey, ProgressPublisher, progressTail, readProgress, type JobProgress, type ProgressOptions } from "./progress.js";

@@ -2,12 +2,14 @@
  * Runs one bounded slice of one job, fenced by the job record:
  *
  *   1. read the record and its ETag; a slice the record is not at is stale (or, for the slice
- *      just completed, a redelivery whose follow-ups are repaired idempotently);
+ *      just completed, a redelivery whose follow-ups are repaired idempotently); a job whose
+ *      key has spent its budget fails with `budget_exhausted` (checkpoint kept);
  *   2. take the slice's lease (If-Match; the first slice also moves queued -> running and
  *      announces `inversion.started`); a live lease held by another invocation means this one
  *      is a duplicate and stops. The recovery sweep (services/recovery) dispatches a slice
  *      again once its lease has expired;
- *   3. load the checkpoint (or build the initial state) and run the core slice runner;
+ *   3. load the checkpoint (or build the initial state) and run the core slice runner, which
+ *      publishes progress between checkpoints (best-effort, ./progress.ts);
  *   4. write the new checkpoint under a key of its own: durable before anything points to it;
  *   5. a finished run writes its outputs the same way;
  *   6. advance the record (clearing the lease) with If-Match on the ETag of 2. Losing means another
@@ -32,8 +34,10 @@ import type { Store } from "../../ports/store/index.js";
 import { isTerminal, type JobRecord, type SliceReport } from "../jobs/job-record.js";
 import { JobStore, type VersionedJob } from "../jobs/job-store.js";
 import { UsageLedger } from "../usage/usage-ledger.js";
+import { keyBudgetCheck, type SpendingCheck } from "../usage/key-budget.js";
 import { checkpointKey, newAttemptId, type OutputWriter } from "./artifacts.js";
 import { noJobEvents, type JobEventSink } from "./events.js";
+import { ProgressPublisher, type ProgressOptions } from "./progress.js";
 import { ObjectiveInputError, UnsupportedObjectiveError, type ObjectiveFactory, type PreparedObjective } from "./objectives.js";
 import { writeDefaultOutputs } from "./textual-inversion.js";
 
@@ -51,7 +55,7 @@ export type SliceRunResult =
   | { readonly kind: "repaired"; readonly job: JobRecord; readonly next: DispatchReceipt | null }
   /** Nothing to do: the job is elsewhere (another slice, finished, canceled). */
   | { readonly kind: "stale"; readonly job: JobRecord; readonly reason: string }
-  /** The job could not go on (unreadable checkpoint, unusable config or objective) and was marked failed. */
+  /** The job could not go on (unreadable checkpoint, unusable config or objective, budget spent) and was marked failed. */
   | { readonly kind: "failed"; readonly job: JobRecord };
 
 export interface SliceService {
@@ -78,6 +82,10 @@ export interface SliceServiceDeps {
    * so a lease expires only once the platform has surely stopped the slice.
    */
   readonly leaseGraceMs?: number;
+  /** Asked before every slice (default: the job's key's budget in the store). */
+  readonly spending?: SpendingCheck;
+  /** How often a running slice publishes its progress (./progress.ts; default every 2 s); false: never. */
+  readonly progress?: ProgressOptions | false;
 }
 
 export class JobNotFoundError extends Error {
@@ -103,6 +111,7 @@ export class StoreSliceService implements SliceService {
   private readonly monotonic: () => number;
   private readonly attemptId: () => string;
   private readonly leaseGraceMs: number;
+  private readonly spending: SpendingCheck;
 
   constructor(private readonly deps: SliceServiceDeps) {
     this.jobs = new JobStore(deps.store);
@@ -113,6 +122,7 @@ export class StoreSliceService implements SliceService {
     this.monotonic = deps.monotonic ?? (() => performance.now());
     this.attemptId = deps.attemptId ?? newAttemptId;
     this.leaseGraceMs = deps.leaseGraceMs ?? DEFAULT_LEASE_GRACE_MS;
+    this.spending = deps.spending ?? keyBudgetCheck(deps.store);
   }
 
   async run(input: SliceInvocation, options: SliceRunOptions = {}): Promise<SliceRunResult> {
@@ -134,6 +144,8 @@ export class StoreSliceService implements SliceService {
     let current = await this.jobs.read(invocation.jobId);
     if (!current) throw new JobNotFoundError(`job "${invocation.jobId}" does not exist (slice ${invocation.slice})`);
     if (current.record.slice !== invocation.slice || isTerminal(current.record.status)) return this.redelivered(invocation, current);
+    const overBudget = await this.spending(current.record);
+    if (overBudget !== undefined) return this.failJob(current, new PermanentSliceError("budget_exhausted", overBudget));
 
     // 2. Take the slice's lease (the first slice also claims the job), so a duplicate loses
     //    before any GPU work.
@@ -155,7 +167,15 @@ export class StoreSliceService implements SliceService {
       return this.failJob(current, permanent);
     }
 
-    // 3. The bounded slice.
+    // 3. The bounded slice, publishing its progress as it goes (best-effort, not fenced).
+    const progress = this.deps.progress === false ? undefined : new ProgressPublisher({
+      store: this.deps.store,
+      jobId: invocation.jobId,
+      slice: invocation.slice,
+      fromStep: state.step,
+      monotonic: this.monotonic,
+      ...(this.deps.progress ? { options: this.deps.progress } : {}),
+    });
     let result;
     try {
       result = await runSlice(state, {
@@ -163,8 +183,10 @@ export class StoreSliceService implements SliceService {
         budget: this.deps.budget,
         clock: this.monotonic,
         interrupted: () => options.signal?.aborted ?? false,
+        ...(progress ? { onUpdate: (step: number, _params: Float32Array, history: InversionState["history"]) => progress.update(step, history) } : {}),
       });
     } finally {
+      await progress?.close();
       await prepared.close?.();
     }
 

@@ -5,18 +5,28 @@
  * hands them to the engine (describeInversion + openInversion), which decodes them with its
  * own image loader and rebuilds the objective from the config and seed alone, so every slice
  * of a job trains on the identical objective and a resumed run is bit-identical.
+ *
+ * The VAE runs only in a job's first slice: the latent cache it builds is stored as an object of
+ * the job, `jobs/<id>/latents/<sha256 of its bytes>.safetensors` (create-only), and later slices
+ * read it instead of encoding the images again (it holds the exact float32 values, so results
+ * stay bit-identical). On read the bytes must hash to the name and the file must say it was
+ * built from this job's model and images; an object that fails is deleted (it is provably not
+ * what was written) and the latents are encoded again and stored anew.
  */
+import { createHash } from "node:crypto";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { z } from "zod";
 import { encodeA1111Embedding, encodeDiffusersEmbedding } from "../../engine/embeddings/index.js";
 import { ImageInputError } from "../../engine/images/index.js";
-import { describeInversion, InversionJobError, openInversion } from "../../engine/inversion/job.js";
+import { describeInversion, type InversionDescription, InversionJobError, openInversion } from "../../engine/inversion/job.js";
+import { LatentCache, LatentError } from "../../engine/inversion/latents.js";
 import { a1111FileName, embeddingOf } from "../../engine/inversion/outputs.js";
 import { ModelFolderError } from "../../engine/model/folder.js";
 import { TokenizerError } from "../../engine/tokenizer/clip-tokenizer.js";
-import type { Store } from "../../ports/store/index.js";
+import { stringifyExact } from "../../core/io/exact-json.js";
+import { PreconditionFailedError, type Store } from "../../ports/store/index.js";
 import { EMBEDDING_OUTPUTS } from "../inversions/job-view.js";
 import { defaultModelCatalog, UnknownModelError, type ModelCatalog } from "../models/model-catalog.js";
 import { outputsPrefix, writeParamsOutput, type OutputWriter } from "./artifacts.js";
@@ -83,7 +93,14 @@ export function textualInversionObjectiveFactory(options: TextualInversionFactor
         { model: modelDir, images: files, token: spec.placeholderToken, init: { kind: "word", word: spec.initializerToken }, seed: config.seed, numVectors: spec.numVectors, property: spec.learnableProperty },
         { threads },
       );
-      const open = await openInversion(description, config.seed, { threads, ...(options.cacheDir !== undefined ? { cacheDir: options.cacheDir } : {}) });
+      const source = latentSource(description);
+      const stored = await readStoredLatents(options.store, jobId, source);
+      const open = await openInversion(description, config.seed, {
+        threads,
+        ...(options.cacheDir !== undefined ? { cacheDir: options.cacheDir } : {}),
+        ...(stored ? { latents: stored } : {}),
+      });
+      if (!stored) await storeLatents(options.store, jobId, open.latents.encode(source));
       const initial = open.initialParams;
       return { objective: open.objective, initialParams: () => initial.slice(), close: () => open.close() };
     } catch (error) {
@@ -93,6 +110,48 @@ export function textualInversionObjectiveFactory(options: TextualInversionFactor
       await rm(dir, { recursive: true, force: true });
     }
   };
+}
+
+export function latentsPrefix(jobId: string): string {
+  return `jobs/${jobId}/latents/`;
+}
+
+const sha256 = (bytes: Uint8Array) => createHash("sha256").update(bytes).digest("hex");
+
+/** What the latents are a function of: the model and the images' bytes, the resolution and whether flips are encoded (not where the files sit). */
+function latentSource(d: InversionDescription): string {
+  const inputs = { model: d.model.fingerprint, images: d.images.map((i) => i.sha256), resolution: d.resolution, flipped: d.flipProbability > 0 };
+  return createHash("sha256").update(stringifyExact(inputs)).digest("hex");
+}
+
+/** The job's stored latent cache built from `source`, or undefined; corrupt objects (bytes not matching their name) are deleted. */
+async function readStoredLatents(store: Store, jobId: string, source: string): Promise<LatentCache | undefined> {
+  const page = await store.list(latentsPrefix(jobId));
+  for (const { key } of page.entries) {
+    const found = await store.get(key);
+    if (!found) continue;
+    const named = key.slice(latentsPrefix(jobId).length).replace(/\.safetensors$/, "");
+    if (sha256(found.body) !== named) {
+      await store.delete(key);
+      continue;
+    }
+    try {
+      return LatentCache.decode(found.body, source);
+    } catch (error) {
+      // Intact but from other inputs (the model behind the id changed, say): not this run's.
+      if (!(error instanceof LatentError)) throw error;
+    }
+  }
+  return undefined;
+}
+
+/** Create-only under its content hash: a duplicate slice writing the same bytes finds them there. */
+async function storeLatents(store: Store, jobId: string, bytes: Uint8Array): Promise<void> {
+  try {
+    await store.put(`${latentsPrefix(jobId)}${sha256(bytes)}.safetensors`, bytes, { ifNoneMatch: "*", contentType: "application/octet-stream" });
+  } catch (error) {
+    if (!(error instanceof PreconditionFailedError)) throw error;
+  }
 }
 
 /** Writes a finished textual inversion's embedding in both formats the API serves. */

@@ -23,14 +23,14 @@ export async function inspectUpload(contentType: UploadContentType, bytes: Uint8
   let width: number;
   let height: number;
   try {
-    // limitInputPixels makes sharp refuse huge images from the header, before decoding them.
-    const image = sharp(bytes, { limitInputPixels: MAX_UPLOAD_PIXELS, failOn: "error" });
-    const meta = await image.metadata();
+    // The header alone (no pixel limit on it, so the refusal can name the size), then the pixel
+    // count, then a full decode with sharp's own limit as a second guard.
+    const meta = await sharp(bytes, { limitInputPixels: false, failOn: "error" }).metadata();
     if (meta.format !== SHARP_FORMAT[contentType]) throw new UploadRejectedError(`the image decodes as ${meta.format}, not ${contentType}`);
     width = meta.width ?? 0;
     height = meta.height ?? 0;
     if (width * height > MAX_UPLOAD_PIXELS) throw new UploadRejectedError(`the image has ${width}x${height} pixels; at most ${MAX_UPLOAD_PIXELS} are accepted`);
-    await image.stats(); // decodes every pixel: a truncated or corrupt file fails here
+    await sharp(bytes, { limitInputPixels: MAX_UPLOAD_PIXELS, failOn: "error" }).stats(); // decodes every pixel: a truncated or corrupt file fails here
   } catch (error) {
     if (error instanceof UploadRejectedError) throw error;
     throw new UploadRejectedError(`the image cannot be decoded (${(error as Error).message.split("\n")[0]})`);

@@ -4,16 +4,13 @@
  */
 import type { Store } from "../../ports/store/index.js";
 import type { Principal } from "../auth/index.js";
-import { UsageLedger } from "./usage-ledger.js";
+import { budgetRefusal } from "./key-budget.js";
 
 export class BudgetExhaustedError extends Error {
   override readonly name = "BudgetExhaustedError";
 }
 
 export async function assertWithinBudget(store: Store, principal: Principal): Promise<void> {
-  if (principal.budgetSeconds === undefined) return;
-  const used = await new UsageLedger(store).summarize({ tenantId: principal.tenantId, keyId: principal.keyId });
-  if (used.seconds >= principal.budgetSeconds) {
-    throw new BudgetExhaustedError(`this API key has used ${used.seconds.toFixed(1)} of its ${principal.budgetSeconds} device seconds`);
-  }
+  const refusal = await budgetRefusal(store, principal.tenantId, principal.keyId, principal.budgetSeconds);
+  if (refusal !== undefined) throw new BudgetExhaustedError(refusal);
 }

@@ -67,6 +67,20 @@ describe("runSlice", () => {
     expect(state.history.score.every(Number.isNaN)).toBe(true);
   });
 
+  it("reports every committed update to onUpdate with the history so far, without changing the result", async () => {
+    const seen: Array<[number, number, number]> = [];
+    const watched = await runSlice(init(), {
+      objective: quadratic(),
+      budget: { maxSteps: 4 },
+      clock,
+      onUpdate: (step, _params, history) => seen.push([step, history.trainLoss.length, history.ldet[step - 1]!]),
+    });
+    const plain = await runSlice(init(), { objective: quadratic(), budget: { maxSteps: 4 }, clock });
+    expect(seen.map(([step, rows]) => [step, rows])).toEqual([[1, 1], [2, 2], [3, 3], [4, 4]]);
+    expect(seen.map(([, , ldet]) => ldet)).toEqual(plain.state.history.ldet);
+    expect(Array.from(watched.state.params)).toEqual(Array.from(plain.state.params));
+  });
+
   it("keeps the parameters of the lowest L_det", async () => {
     // A large learning rate overshoots, so L_det is not monotone.
     const { state } = await runSlice(init({ learningRate: 1.5 }), { objective: quadratic(), budget: { maxSteps: 40 }, clock });

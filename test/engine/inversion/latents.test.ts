@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { TrainingImage } from "../../../src/engine/images/index.js";
-import { LatentCache } from "../../../src/engine/inversion/latents.js";
+import { decodeSafetensors, encodeSafetensors } from "../../../src/core/io/safetensors.js";
+import { LatentCache, LatentError } from "../../../src/engine/inversion/latents.js";
 
 function image(name: string, value: number): TrainingImage {
   const pixels = new Float32Array(3 * 4 * 4).fill(value);
@@ -41,5 +42,33 @@ describe("latent cache", () => {
   it("refuses encoders that do not give mean and logvar", async () => {
     const odd = async () => ({ data: new Float32Array(3), dims: [1, 3, 1, 1] });
     await expect(LatentCache.build([image("a", 0)], odd, { resolution: 4, scalingFactor: 1, withFlipped: false })).rejects.toThrow(/latent_parameters \[1, 2C, h, w\]/);
+  });
+
+  it("stores and reads back the exact distributions (bit-identical samples), and refuses other sources and malformed files", async () => {
+    for (const withFlipped of [true, false]) {
+      const built = await LatentCache.build([image("/tmp/x/a", 0.5), image("/tmp/x/b", -0.25)], fakeEncoder([]), { resolution: 4, scalingFactor: 0.18215, withFlipped });
+      const bytes = built.encode("source-1");
+      const read = LatentCache.decode(bytes, "source-1");
+      expect(read.encoderRuns).toBe(0);
+      expect(read.shape).toEqual(built.shape);
+      expect(read.scalingFactor).toBe(0.18215);
+      expect(read.images.map((i) => i.name)).toEqual(["a", "b"]);
+      expect(read.images.every((i) => (i.flipped !== undefined) === withFlipped)).toBe(true);
+      const eps = Float32Array.of(0.3, -1.7);
+      for (const index of [0, 1]) {
+        for (const flipped of withFlipped ? [false, true] : [false]) {
+          expect(Buffer.from(read.sample(index, flipped, eps).buffer).equals(Buffer.from(built.sample(index, flipped, eps).buffer))).toBe(true);
+        }
+      }
+      // Encoding is deterministic: the same cache gives the same bytes (stored objects are named by their hash).
+      expect(Buffer.from(read.encode("source-1")).equals(Buffer.from(bytes))).toBe(true);
+      expect(() => LatentCache.decode(bytes, "source-2")).toThrow(/built from other inputs/);
+    }
+    expect(() => LatentCache.decode(new Uint8Array(12), "s")).toThrow(LatentError);
+    const built = await LatentCache.build([image("a", 0.5)], fakeEncoder([]), { resolution: 4, scalingFactor: 1, withFlipped: false });
+    const file = decodeSafetensors(built.encode("s"));
+    const { ["image.0.std"]: _dropped, ...rest } = file.tensors;
+    expect(() => LatentCache.decode(encodeSafetensors(rest, file.metadata), "s")).toThrow(/image.0.std is missing/);
+    expect(() => LatentCache.decode(encodeSafetensors(file.tensors, { ...file.metadata, format: "other" }), "s")).toThrow(/not a dvar-latents/);
   });
 });

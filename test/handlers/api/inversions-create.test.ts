@@ -31,15 +31,18 @@ describe("POST /v1/inversions: happy path", () => {
 
   it("defaults a textual_inversion request and fails the job clearly when no such objective is registered", async () => {
     const h = await createHarness();
-    const upload = await h.call("/v1/uploads", { method: "POST", headers: { "content-type": "image/png" }, body: PNG_1x1 });
-    expect(upload.status).toBe(201);
-    const { id: uploadId } = (await upload.json()) as { id: string };
+    const uploadIds: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      const upload = await h.call("/v1/uploads", { method: "POST", headers: { "content-type": "image/png" }, body: PNG_1x1 });
+      expect(upload.status).toBe(201);
+      uploadIds.push(((await upload.json()) as { id: string }).id);
+    }
     const response = await h.post("/v1/inversions", {
       objective: "textual_inversion",
       model: "tiny-sd",
       placeholder_token: "<cat-toy>",
       initializer_token: "toy",
-      images: [uploadId],
+      images: uploadIds,
     });
     expect(response.status).toBe(202);
     const created = (await response.json()) as { id: string; stopping: unknown; max_steps: number };
@@ -50,7 +53,7 @@ describe("POST /v1/inversions: happy path", () => {
     expect(job.status).toBe("failed");
     expect(job.error.code).toBe("unsupported_objective");
     const record = await new JobStore(h.store).read(created.id);
-    expect(record?.record.config.objective).toMatchObject({ kind: "textual-inversion", images: [`tenants/tenant-a/uploads/${uploadId}`], numVectors: 1, learnableProperty: "object" });
+    expect(record?.record.config.objective).toMatchObject({ kind: "textual-inversion", images: uploadIds.map((u) => `tenants/tenant-a/uploads/${u}`), numVectors: 1, learnableProperty: "object" });
     // scale_lr (default true): the default 5e-3 times the training batch of 4, as `dvar invert` trains.
     expect(record?.record.config.learningRate).toBeCloseTo(0.02, 12);
 
@@ -59,7 +62,7 @@ describe("POST /v1/inversions: happy path", () => {
       model: "tiny-sd",
       placeholder_token: "<cat-toy>",
       initializer_token: "toy",
-      images: [uploadId],
+      images: uploadIds,
       learning_rate: 1e-3,
       scale_lr: false,
     });
@@ -137,7 +140,7 @@ describe("POST /v1/inversions: errors (nothing is stored)", () => {
     ["textual_inversion without images", { objective: "textual_inversion", model: "m", placeholder_token: "<x>", initializer_token: "x", images: [] }, 400, "validation_failed"],
     ["100 images", { objective: "textual_inversion", model: "m", placeholder_token: "<x>", initializer_token: "x", images: Array.from({ length: 100 }, (_, i) => `upl_${String(i).padStart(8, "0")}`) }, 400, "validation_failed"],
     ["a placeholder with spaces", { objective: "textual_inversion", model: "m", placeholder_token: "my cat", initializer_token: "x", images: ["upl_00000000"] }, 400, "validation_failed"],
-    ["an upload that does not exist", { objective: "textual_inversion", model: "m", placeholder_token: "<x>", initializer_token: "x", images: ["upl_00000000"] }, 422, "invalid_input"],
+    ["an upload that does not exist", { objective: "textual_inversion", model: "m", placeholder_token: "<x>", initializer_token: "x", images: ["upl_00000000", "upl_00000001", "upl_00000002"] }, 422, "upload_missing"],
     ["a private-address webhook", syntheticBody({ webhook: { url: "http://10.0.0.5/hook" } }), 422, "invalid_input"],
     ["a loopback webhook", syntheticBody({ webhook: { url: "http://127.0.0.1:9/hook" } }), 422, "invalid_input"],
     ["a webhook with credentials", syntheticBody({ webhook: { url: "https://u:p@example.com/hook" } }), 422, "invalid_input"],

@@ -4,13 +4,17 @@
  * objective from the job config), both embedding downloads, and bit-identity with the same job
  * run in one slice.
  */
+import { createHash } from "node:crypto";
 import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { decodeSafetensors } from "../../../src/core/io/safetensors.js";
 import { decodeEmbedding } from "../../../src/engine/embeddings/index.js";
-import { MemoryStore } from "../../../src/ports/store/index.js";
+import { LatentCache } from "../../../src/engine/inversion/latents.js";
+import { MemoryStore, type Store } from "../../../src/ports/store/index.js";
 import { defaultModelCatalog } from "../../../src/services/models/model-catalog.js";
-import { defaultObjectives } from "../../../src/services/slices/index.js";
+import { defaultObjectives, StoreSliceService } from "../../../src/services/slices/index.js";
+import { latentsPrefix } from "../../../src/services/slices/textual-inversion.js";
 import { createHarness, problem, storedKeys } from "./harness.js";
 
 const CONCEPT = "examples/concepts/arrow";
@@ -62,10 +66,10 @@ describe("textual_inversion jobs on the bundled model", () => {
   it("refuses a model it does not serve at creation (422) and stores nothing", async () => {
     const store = new MemoryStore();
     const h = await createHarness({ store, runSlices: false, deps: { models: defaultModelCatalog() } });
-    const response = await h.post("/v1/inversions", jobBody(["upl_00000000"], { model: "sd-15" }));
+    const response = await h.post("/v1/inversions", jobBody(["upl_00000000", "upl_00000001", "upl_00000002"], { model: "sd-15" }));
     expect(response.status).toBe(422);
     const body = await problem(response);
-    expect(body.code).toBe("invalid_input");
+    expect(body.code).toBe("unknown_model");
     expect(body.detail).toContain('model "sd-15" is not served here (available: tiny-sd)');
     expect(await storedKeys(store)).toEqual([]);
   });
@@ -98,14 +102,91 @@ describe("textual_inversion jobs on the bundled model", () => {
   }, 120_000);
 });
 
+const sha256 = (bytes: Uint8Array) => createHash("sha256").update(bytes).digest("hex");
+
+async function latentObjects(store: Store, jobId: string): Promise<Array<{ key: string; bytes: Uint8Array }>> {
+  const page = await store.list(latentsPrefix(jobId));
+  return Promise.all(page.entries.map(async ({ key }) => ({ key, bytes: (await store.get(key))!.body })));
+}
+
+/**
+ * The job of runJob, run slice by slice by hand (2 steps each), with `between` called after
+ * slice 0 so a test can change the stored latent cache; returns the diffusers embedding.
+ */
+async function runSlicesByHand(between: (store: Store, jobId: string) => Promise<void>) {
+  const store = new MemoryStore();
+  const models = defaultModelCatalog();
+  const h = await createHarness({ store, runSlices: false, deps: { models } });
+  const slices = new StoreSliceService({ store, dispatcher: { dispatch: async (i) => ({ ...i, dispatcher: "inprocess", duplicate: false }) }, objectives: defaultObjectives({ store, models }), budget: { maxSteps: 2 }, device: "cpu" });
+  const files = (await readdir(CONCEPT)).filter((f) => f.endsWith(".png")).sort();
+  const ids: string[] = [];
+  for (const file of files) {
+    const response = await h.call("/v1/uploads", { method: "POST", headers: { "content-type": "image/png" }, body: await readFile(join(CONCEPT, file)) });
+    ids.push(((await response.json()) as { id: string }).id);
+  }
+  const { id } = (await (await h.post("/v1/inversions", jobBody(ids))).json()) as { id: string };
+  expect((await slices.run({ jobId: id, slice: 0 })).kind).toBe("advanced");
+  const first = await latentObjects(store, id);
+  await between(store, id);
+  for (const slice of [1, 2]) expect((await slices.run({ jobId: id, slice })).kind).toBe("advanced");
+  const response = await h.call(`/v1/inversions/${id}/embedding?format=diffusers`);
+  expect(response.status).toBe(200);
+  return { store, id, first, embedding: new Uint8Array(await response.arrayBuffer()) };
+}
+
+describe("the latent cache across slices", () => {
+  it("the first slice stores it (named by its hash); later slices read it instead of encoding; a corrupt one is detected and rebuilt", async () => {
+    const reference = (await runJob(STEPS)).diffusers.bytes;
+
+    // Untouched: one object, named by the SHA-256 of its bytes, and the result equals the one-slice run.
+    const plain = await runSlicesByHand(async () => {});
+    expect(plain.first).toHaveLength(1);
+    expect(plain.first[0]!.key).toBe(`${latentsPrefix(plain.id)}${sha256(plain.first[0]!.bytes)}.safetensors`);
+    expect(await latentObjects(plain.store, plain.id)).toEqual(plain.first);
+    expect(Buffer.from(plain.embedding).equals(Buffer.from(reference))).toBe(true);
+
+    // Later slices use what is stored: a well-formed cache with shifted means (stored under its
+    // own hash, the original removed) changes the result, which re-encoding would not.
+    const shifted = await runSlicesByHand(async (store, jobId) => {
+      const [original] = await latentObjects(store, jobId);
+      const source = decodeSafetensors(original!.bytes).metadata.source!;
+      const cache = LatentCache.decode(original!.bytes, source);
+      for (const image of cache.images) for (const d of [image.plain, image.flipped]) d?.mean.forEach((v, i, m) => (m[i] = v + 0.5));
+      const bytes = cache.encode(source);
+      await store.delete(original!.key);
+      await store.put(`${latentsPrefix(jobId)}${sha256(bytes)}.safetensors`, bytes, { ifNoneMatch: "*" });
+    });
+    expect(Buffer.from(shifted.embedding).equals(Buffer.from(reference))).toBe(false);
+
+    // A flipped byte no longer matches the name: the object is deleted, the latents are encoded
+    // again (the same bytes, so the same name) and the result still equals the one-slice run.
+    const corrupt = await runSlicesByHand(async (store, jobId) => {
+      const [original] = await latentObjects(store, jobId);
+      const bytes = original!.bytes.slice();
+      bytes[bytes.length - 3]! ^= 0x40;
+      await store.delete(original!.key);
+      await store.put(original!.key, bytes);
+    });
+    expect(Buffer.from(corrupt.embedding).equals(Buffer.from(reference))).toBe(true);
+    const after = await latentObjects(corrupt.store, corrupt.id);
+    expect(after).toHaveLength(1);
+    expect(after[0]!.key).toBe(corrupt.first[0]!.key);
+    expect(sha256(after[0]!.bytes)).toBe(sha256(corrupt.first[0]!.bytes));
+  }, 120_000);
+});
+
 describe("textual_inversion jobs the engine refuses", () => {
-  it("fails the job with a clear code when the initializer word is not one token", async () => {
+  // The API refuses such a request at creation when it has the model catalog (see
+  // bad-input.test.ts); a control plane without it accepts the job, and the slice fails it.
+  it("fails the job with a clear code when the initializer word is not one token and creation could not check it", async () => {
     const store = new MemoryStore();
-    const models = defaultModelCatalog();
-    const h = await createHarness({ store, objectives: defaultObjectives({ store, models }), deps: { models } });
-    const upload = await h.call("/v1/uploads", { method: "POST", headers: { "content-type": "image/png" }, body: await readFile(join(CONCEPT, "00.png")) });
-    const { id: uploadId } = (await upload.json()) as { id: string };
-    const created = await h.post("/v1/inversions", jobBody([uploadId], { initializer_token: "cat" }));
+    const h = await createHarness({ store, objectives: defaultObjectives({ store, models: defaultModelCatalog() }) });
+    const ids: string[] = [];
+    for (const file of ["00.png", "01.png", "02.png"]) {
+      const upload = await h.call("/v1/uploads", { method: "POST", headers: { "content-type": "image/png" }, body: await readFile(join(CONCEPT, file)) });
+      ids.push(((await upload.json()) as { id: string }).id);
+    }
+    const created = await h.post("/v1/inversions", jobBody(ids, { initializer_token: "cat" }));
     expect(created.status).toBe(202);
     const { id } = (await created.json()) as { id: string };
     await h.dispatcher.drain();

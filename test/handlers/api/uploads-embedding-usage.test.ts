@@ -27,12 +27,12 @@ describe("POST /v1/uploads (embedded mode)", () => {
     const good = await png(32, 32);
     const jpeg = await sharp(good).jpeg().toBuffer();
     const cases: Array<[string, Uint8Array | string, number, string]> = [
-      ["image/png", "<html><body>hi</body></html>", 422, "invalid_input"],
-      ["image/png", jpeg, 422, "invalid_input"],
-      ["image/png", good.subarray(0, good.length - 30), 422, "invalid_input"],
-      ["image/png", new Uint8Array(0), 422, "invalid_input"],
+      ["image/png", "<html><body>hi</body></html>", 422, "invalid_image"],
+      ["image/png", jpeg, 422, "invalid_image"],
+      ["image/png", good.subarray(0, good.length - 30), 422, "invalid_image"],
+      ["image/png", new Uint8Array(0), 422, "invalid_image"],
       ["text/plain", "hello", 415, "unsupported_media_type"],
-      ["image/png", await sharp({ create: { width: 8000, height: 7000, channels: 3, background: { r: 0, g: 0, b: 0 } } }).png({ compressionLevel: 9 }).toBuffer(), 422, "invalid_input"],
+      ["image/png", await sharp({ create: { width: 8000, height: 7000, channels: 3, background: { r: 0, g: 0, b: 0 } } }).png({ compressionLevel: 9 }).toBuffer(), 422, "invalid_image"],
     ];
     for (const [type, body, status, code] of cases) {
       const response = await upload(h, type, body);

@@ -44,22 +44,29 @@ if (rgwInstalled() || rgwRequired) {
         credentials: { accessKeyId: rgw!.accessKeyId, secretAccessKey: rgw!.secretAccessKey },
       });
       const h = await createHarness({ runSlices: false, store, deps: { presignUpload: (key, type, ttl) => store.presignPut(key, type, ttl) } });
-      const response = await h.post("/v1/uploads", { content_type: "image/png" });
-      expect(response.status).toBe(201);
-      const upload = (await response.json()) as { id: string; status: string; upload_url: string; upload_headers: Record<string, string> };
+      const uploads: Array<{ id: string; status: string; upload_url: string; upload_headers: Record<string, string> }> = [];
+      for (let i = 0; i < 3; i++) {
+        const response = await h.post("/v1/uploads", { content_type: "image/png" });
+        expect(response.status).toBe(201);
+        uploads.push((await response.json()) as (typeof uploads)[number]);
+      }
+      const upload = uploads[0]!;
       expect(upload.status).toBe("pending");
       expect(upload.upload_url).toContain(`/${bucket}/api/tenants/tenant-a/uploads/${upload.id}?`);
       expect(upload.upload_url).toContain("X-Amz-Signature=");
 
-      const job = { objective: "textual_inversion", model: "m", placeholder_token: "<x>", initializer_token: "x", images: [upload.id] };
+      const job = { objective: "textual_inversion", model: "m", placeholder_token: "<x>", initializer_token: "x", images: uploads.map((u) => u.id) };
       const early = await h.post("/v1/inversions", job);
       expect(early.status).toBe(422);
+      expect(((await early.json()) as { code: string }).code).toBe("upload_missing");
 
       const bytes = await sharp({ create: { width: 16, height: 16, channels: 3, background: { r: 1, g: 2, b: 3 } } }).png().toBuffer();
       const wrongType = await fetch(upload.upload_url, { method: "PUT", headers: { "content-type": "image/jpeg" }, body: bytes });
       expect(wrongType.status).toBe(403);
-      const put = await fetch(upload.upload_url, { method: "PUT", headers: upload.upload_headers, body: bytes });
-      expect(put.status).toBe(200);
+      for (const u of uploads) {
+        const put = await fetch(u.upload_url, { method: "PUT", headers: u.upload_headers, body: bytes });
+        expect(put.status).toBe(200);
+      }
       const stored = await store.get(`tenants/tenant-a/uploads/${upload.id}`);
       expect(Buffer.from(stored!.body).equals(bytes)).toBe(true);
 

@@ -134,20 +134,26 @@ if (chromiumInstalled() || chromiumRequired) {
         await page.selectOption("#objective", "textual_inversion");
         expect(await page.isVisible("#ti-fields")).toBe(true);
         await page.fill("#placeholder", "<cat-toy>");
-        await page.fill("#initializer", "cat");
+        await page.fill("#initializer", "circle");
         await page.selectOption("#stopping", "fixed");
         await page.fill("#max-steps", "2");
         await page.click("#start");
         expect(await page.textContent("#job-error")).toBe("Upload at least one training image for textual inversion.");
-        const png = await sharp({ create: { width: 8, height: 8, channels: 3, background: { r: 10, g: 120, b: 200 } } }).png().toBuffer();
-        await page.setInputFiles("#files", { name: "toy.png", mimeType: "image/png", buffer: png });
-        const uploadId = (await (await page.waitForSelector("#uploads li code")).textContent())!;
+        // Three images (the fewest the API accepts) at the bundled model's 32 px resolution.
+        const files = [];
+        for (const [i, r] of [10, 90, 170].entries()) {
+          const png = await sharp({ create: { width: 32, height: 32, channels: 3, background: { r, g: 120, b: 200 } } }).png().toBuffer();
+          files.push({ name: `toy-${i}.png`, mimeType: "image/png", buffer: png });
+        }
+        await page.setInputFiles("#files", files);
+        await page.waitForFunction(() => document.querySelectorAll("#uploads li code").length === 3);
+        const uploadIds = await page.$$eval("#uploads li code", (codes) => codes.map((c) => c.textContent!));
         await page.click("#start");
         await page.waitForFunction(() => ["succeeded", "failed", "canceled"].includes(document.getElementById("job-status")?.textContent ?? ""), undefined, { timeout: 45_000 });
         const id = (await page.textContent("#job-id"))!;
         const record = (await new JobStore(server.store).read(id))!.record;
-        expect(record.config.objective).toMatchObject({ kind: "textual-inversion", model: "tiny-sd", placeholderToken: "<cat-toy>", initializerToken: "cat" });
-        expect((record.config.objective as { images: string[] }).images).toEqual([expect.stringContaining(uploadId)]);
+        expect(record.config.objective).toMatchObject({ kind: "textual-inversion", model: "tiny-sd", placeholderToken: "<cat-toy>", initializerToken: "circle" });
+        expect((record.config.objective as { images: string[] }).images).toEqual(uploadIds.map((u) => expect.stringContaining(u)));
         const job = await api<{ status: string; objective: string; error: { code: string; message: string } | null }>(`/v1/inversions/${id}`);
         expect(job.objective).toBe("textual_inversion");
         expect(await page.textContent("#job-status")).toBe(job.status);

@@ -48,4 +48,14 @@ describe("ApiKeyRegistry", () => {
     expect((await registry.authenticate(key))?.tenantId).toBe("acme");
     await expect(registry.issue("Bad/Tenant", "x")).rejects.toBeInstanceOf(InvalidTenantIdError);
   });
+
+  it("finds a key's record by its public id (slices know only the id), and nothing for others", async () => {
+    const registry = new ApiKeyRegistry(new MemoryStore(), fixedClock);
+    const a = await registry.issue("acme", "a", undefined, { budgetSeconds: 30 });
+    const b = await registry.issue("acme", "b");
+    expect(await registry.findByKeyId(a.record.keyId)).toEqual(a.record);
+    expect(await registry.findByKeyId(b.record.keyId)).toEqual(b.record);
+    expect(await registry.findByKeyId("key_0000000000000000")).toBeUndefined();
+    expect(await registry.findByKeyId("not-a-key-id")).toBeUndefined();
+  });
 });
