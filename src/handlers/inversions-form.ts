@@ -48,9 +48,9 @@ function imageType(i: number, file: File, bytes: Uint8Array): UploadContentType 
   if (declared === "" || declared === "application/octet-stream") {
     const sniffed = sniffImageType(bytes);
     if (sniffed) return sniffed;
-    throw new ApiError("invalid_input", `${describeFile(i, file)} is not a PNG, JPEG or WebP image.`);
+    throw new ApiError("invalid_image", `${describeFile(i, file)} is not a PNG, JPEG or WebP image.`);
   }
-  throw new ApiError("invalid_input", `${describeFile(i, file)} has type ${declared}; send ${UPLOAD_CONTENT_TYPES.join(", ")}.`);
+  throw new ApiError("invalid_image", `${describeFile(i, file)} has type ${declared}; send ${UPLOAD_CONTENT_TYPES.join(", ")}.`);
 }
 
 export async function readInversionForm(c: Context, inspect: UploadInspector): Promise<InversionForm> {
@@ -85,7 +85,7 @@ export async function readInversionForm(c: Context, inspect: UploadInspector): P
     try {
       images.push(await inspect(imageType(i, file, bytes), bytes));
     } catch (error) {
-      if (error instanceof UploadRejectedError) throw new ApiError("invalid_input", `${describeFile(i, file)} refused: ${error.message}.`, { cause: error });
+      if (error instanceof UploadRejectedError) throw new ApiError("invalid_image", `${describeFile(i, file)} refused: ${error.message}.`, { cause: error });
       throw error;
     }
   }

@@ -152,7 +152,7 @@ describe("Workers control plane (MemoryStore shared with the Node side)", () => 
       dispatcher: { dispatch: async (i) => (dispatched.push(i), { ...i, dispatcher: "inprocess", duplicate: false }) },
     });
     const api = client((request) => Promise.resolve(app.fetch(request, {})), key);
-    const body = { objective: "textual_inversion", model: "sdxl", images: ["upl_0123456789ab"], placeholder_token: "<x>", initializer_token: "toy" };
+    const body = { objective: "textual_inversion", model: "sdxl", images: ["upl_0123456789ab", "upl_0123456789ac", "upl_0123456789ad"], placeholder_token: "<x>", initializer_token: "toy" };
     const refused = await api.post("/v1/inversions", body);
     expect(refused.status).toBe(422);
     expect(((await refused.json()) as { detail: string }).detail).toContain("available: tiny-sd, sd15");

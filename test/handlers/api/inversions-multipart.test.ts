@@ -78,15 +78,15 @@ describe("POST /v1/inversions with multipart/form-data", () => {
 
   it("takes the type from the bytes when a part declares none (curl -F without ;type=), and a config sent as a file part", async () => {
     const h = await createHarness({ runSlices: false, deps: { models } });
-    const [first] = await conceptFiles();
+    const files = (await conceptFiles()).slice(0, 3);
     const body = form([
       { name: "config", file: new TextEncoder().encode(JSON.stringify(config())), filename: "config.json", type: "application/json" },
-      { name: "images", file: first!.bytes, filename: "a.bin" },
+      ...files.map((f, i) => ({ name: "images", file: f.bytes, filename: `${i}.bin` })),
     ]);
     const response = await postForm(h, body);
     expect(response.status).toBe(202);
     const uploads = (await storedKeys(h.store)).filter((k) => k.includes("/uploads/"));
-    expect(uploads).toHaveLength(1);
+    expect(uploads).toHaveLength(3);
     expect(h.dispatched).toHaveLength(1);
   });
 
@@ -101,7 +101,7 @@ describe("POST /v1/inversions with multipart/form-data", () => {
     expect(replay.headers.get("idempotent-replayed")).toBe("true");
     expect(((await replay.json()) as { id: string }).id).toBe(((await first.json()) as { id: string }).id);
     expect(await storedKeys(h.store)).toEqual(stored);
-    const other = await postForm(h, form(parts.slice(0, 2)), { "idempotency-key": "multi-1" });
+    const other = await postForm(h, form(parts.slice(0, 4)), { "idempotency-key": "multi-1" });
     expect(other.status).toBe(409);
     expect((await problem(other)).code).toBe("idempotency_key_reused");
     expect(await storedKeys(h.store)).toEqual(stored);
@@ -114,24 +114,29 @@ describe("POST /v1/inversions with multipart/form-data", () => {
     const image = (over: Partial<{ file: Uint8Array; filename: string; type: string }> = {}): Part => ({ name: "images", file: png, filename: "x.png", type: "image/png", ...over });
     const cfg = (over: Record<string, unknown> = {}): Part => ({ name: "config", value: JSON.stringify(config(over)) });
     const gif = Buffer.from("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7", "base64");
+    // Three images (the engine's minimum) unless a case is about the count; bad images go first
+    // or at a stated index, so each case fails for its own reason.
+    const pad = (...images: Part[]): Part[] => [...images, ...Array.from({ length: Math.max(0, 3 - images.length) }, () => image())];
     const cases: Array<[string, Part[], number, string, string]> = [
-      ["no config", [image()], 400, "validation_failed", "config"],
-      ["two configs", [cfg(), cfg(), image()], 400, "validation_failed", "config"],
-      ["config not JSON", [{ name: "config", value: "{model:" }, image()], 400, "validation_failed", "config"],
-      ["config naming images", [cfg({ images: ["upl_00000000"] }), image()], 400, "validation_failed", "config"],
-      ["config for a synthetic job", [{ name: "config", value: JSON.stringify({ objective: "synthetic" }) }, image()], 400, "validation_failed", "config.objective"],
-      ["a negative learning rate", [cfg({ learning_rate: -1 }), image()], 400, "validation_failed", "config.learning_rate"],
+      ["no config", pad(), 400, "validation_failed", "config"],
+      ["two configs", [cfg(), cfg(), ...pad()], 400, "validation_failed", "config"],
+      ["config not JSON", [{ name: "config", value: "{model:" }, ...pad()], 400, "validation_failed", "config"],
+      ["config naming images", [cfg({ images: ["upl_00000000"] }), ...pad()], 400, "validation_failed", "config"],
+      ["config for a synthetic job", [{ name: "config", value: JSON.stringify({ objective: "synthetic" }) }, ...pad()], 400, "validation_failed", "config.objective"],
+      ["a negative learning rate", [cfg({ learning_rate: -1 }), ...pad()], 400, "validation_failed", "config.learning_rate"],
       ["0 images", [cfg()], 400, "validation_failed", "images"],
-      ["33 images", [cfg(), ...Array.from({ length: 33 }, () => image())], 400, "validation_failed", "images"],
-      ["an unknown part", [cfg(), image(), { name: "extra", value: "1" }], 400, "validation_failed", "extra"],
-      ["an image sent as text", [cfg(), { name: "images", value: "not a file" }], 400, "validation_failed", "images.0"],
-      ["an image over 10 MB", [cfg(), image(), image({ file: new Uint8Array(MAX_UPLOAD_BYTES + 1) })], 413, "payload_too_large", "image 1"],
-      ["HTML named .png", [cfg(), image({ file: new TextEncoder().encode("<html><body>hi</body></html>"), filename: "evil.png" })], 422, "invalid_input", "image 0 (\"evil.png\")"],
-      ["a GIF", [cfg(), image({ file: gif, filename: "a.gif", type: "image/gif" })], 422, "invalid_input", "image/gif"],
-      ["a truncated PNG", [cfg(), image(), image({ file: png.subarray(0, png.length - 40) })], 422, "invalid_input", "image 1"],
-      ["a JPEG declared as PNG", [cfg(), image({ file: await sharp(png).jpeg().toBuffer() })], 422, "invalid_input", "image/jpeg"],
-      ["an unknown model", [cfg({ model: "sd-15" }), image()], 422, "invalid_input", 'model "sd-15" is not served'],
-      ["a private webhook", [cfg({ webhook: { url: "http://10.0.0.1/hook" } }), image()], 422, "invalid_input", "webhook.url"],
+      ["2 images", [cfg(), image(), image()], 400, "validation_failed", "images"],
+      ["11 images", [cfg(), ...Array.from({ length: 11 }, () => image())], 400, "validation_failed", "images"],
+      ["an unknown part", [cfg(), ...pad(), { name: "extra", value: "1" }], 400, "validation_failed", "extra"],
+      ["an image sent as text", [cfg(), { name: "images", value: "not a file" }, image(), image()], 400, "validation_failed", "images.0"],
+      ["an image over 10 MB", [cfg(), ...pad(image(), image({ file: new Uint8Array(MAX_UPLOAD_BYTES + 1) }))], 413, "payload_too_large", "image 1"],
+      ["HTML named .png", [cfg(), ...pad(image({ file: new TextEncoder().encode("<html><body>hi</body></html>"), filename: "evil.png" }))], 422, "invalid_image", "image 0 (\"evil.png\")"],
+      ["a GIF", [cfg(), ...pad(image({ file: gif, filename: "a.gif", type: "image/gif" }))], 422, "invalid_image", "image/gif"],
+      ["a truncated PNG", [cfg(), ...pad(image(), image({ file: png.subarray(0, png.length - 40) }))], 422, "invalid_image", "image 1"],
+      ["a JPEG declared as PNG", [cfg(), ...pad(image({ file: await sharp(png).jpeg().toBuffer() }))], 422, "invalid_image", "image/jpeg"],
+      ["an unknown model", [cfg({ model: "sd-15" }), ...pad()], 422, "unknown_model", 'model "sd-15" is not served'],
+      ["a placeholder already in the vocabulary", [cfg({ placeholder_token: "a" }), ...pad()], 422, "invalid_token", "already contains"],
+      ["a private webhook", [cfg({ webhook: { url: "http://10.0.0.1/hook" } }), ...pad()], 422, "invalid_input", "webhook.url"],
     ];
     for (const [name, parts, status, code, mention] of cases) {
       const response = await postForm(h, form(parts));
@@ -171,7 +176,8 @@ describe("POST /v1/inversions with multipart/form-data", () => {
     const capped = await registry.issue("tenant-a", "capped", undefined, { budgetSeconds: 1 });
     await new UsageLedger(h.store).record({ tenantId: "tenant-a", keyId: capped.record.keyId, jobId: "inv_earlier", slice: 0, steps: 1, device: "cpu", seconds: 2, recordedAt: "2026-01-01T00:00:00Z" });
     const before = await storedKeys(h.store);
-    const broke = await postForm(h, form([cfg, { name: "images", file: good!.bytes, filename: "a.png", type: "image/png" }]), {}, capped.key);
+    const goodImage = { name: "images", file: good!.bytes, filename: "a.png", type: "image/png" };
+    const broke = await postForm(h, form([cfg, goodImage, goodImage, goodImage]), {}, capped.key);
     expect(broke.status).toBe(402);
     expect(await storedKeys(h.store)).toEqual(before);
     expect(before.every((k) => !k.includes("/uploads/") && !k.startsWith("jobs/"))).toBe(true);

@@ -9,7 +9,7 @@ describe("configFromRequest", () => {
     const request = createInversionRequestSchema.parse({
       objective: "textual_inversion",
       model: "tiny-sd",
-      images: ["upl_0123456789ab"],
+      images: ["upl_0123456789ab", "upl_0123456789ac", "upl_0123456789ad"],
       placeholder_token: "<cat-toy>",
       initializer_token: "toy",
       learning_rate: 0.001,
