@@ -91,6 +91,7 @@ export const serveCommand: Subcommand = {
     if (options.devKeyFile !== undefined) {
       const { key, created } = await ensureDevKey(server.store, options.devKeyFile);
       process.stdout.write(`development API key (tenant dev, ${created ? "new, saved in" : "from"} ${options.devKeyFile}): ${key}\n`);
+      process.stdout.write(`dashboard with this key: ${server.url}/dashboard#key=${key}\n`);
       if (options.demoConcept !== undefined) {
         const job = await submitDemoJob({ url: server.url, key, concept: options.demoConcept }).catch((error: unknown) => {
           process.stdout.write(`demo job not submitted: ${error instanceof Error ? error.message : String(error)}\n`);

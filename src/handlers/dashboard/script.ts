@@ -6,6 +6,8 @@
  * POST /v1/generations; their PNGs are fetched with the key and shown as blob: URLs.
  * Written without template literals so it can live in a TypeScript string.
  */
+import { MAX_INPUT_IMAGES, MIN_INPUT_IMAGES } from "../schemas/inversion-request.js";
+
 export const DASHBOARD_SCRIPT = String.raw`"use strict";
 const $ = (id) => document.getElementById(id);
 const KEY = "dvar.apiKey";
@@ -317,7 +319,7 @@ function requestBody() {
     stopping: rule === "fixed" ? { name: "fixed", steps: maxSteps } : PRESETS[rule],
   };
   if (objective === "textual_inversion") {
-    if (uploads.length === 0) throw new ApiProblem("Upload at least one training image for textual inversion.");
+    if (uploads.length < ${MIN_INPUT_IMAGES} || uploads.length > ${MAX_INPUT_IMAGES}) throw new ApiProblem("Upload ${MIN_INPUT_IMAGES} to ${MAX_INPUT_IMAGES} training images for textual inversion (3-5 are best).");
     Object.assign(body, { model: $("model").value, placeholder_token: $("placeholder").value, initializer_token: $("initializer").value, images: uploads.map((u) => u.id) });
   }
   return body;
@@ -394,5 +396,11 @@ for (const format of ["diffusers", "a1111"]) {
   });
 }
 
+// A key handed over in the URL fragment (dvar serve --dev-key prints such a link; fragments
+// never reach the server) is kept like a pasted one and removed from the address bar.
+if (location.hash.indexOf("#key=") === 0) {
+  sessionStorage.setItem(KEY, decodeURIComponent(location.hash.slice(5)));
+  history.replaceState(null, "", location.pathname + location.search);
+}
 showKeyState();
 `;

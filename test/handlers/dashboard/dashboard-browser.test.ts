@@ -138,7 +138,7 @@ if (chromiumInstalled() || chromiumRequired) {
         await page.selectOption("#stopping", "fixed");
         await page.fill("#max-steps", "2");
         await page.click("#start");
-        expect(await page.textContent("#job-error")).toBe("Upload at least one training image for textual inversion.");
+        expect(await page.textContent("#job-error")).toBe("Upload 3 to 10 training images for textual inversion (3-5 are best).");
         // Three images (the fewest the API accepts) at the bundled model's 32 px resolution.
         const files = [];
         for (const [i, r] of [10, 90, 170].entries()) {
@@ -236,6 +236,18 @@ if (chromiumInstalled() || chromiumRequired) {
         await page.close();
       }
     }, 180_000);
+
+    it("takes a key from the URL fragment (the link dvar serve --dev-key prints) and clears it from the address bar", async () => {
+      const page = await browser.context.newPage();
+      try {
+        await page.goto(`${server.url}/dashboard#key=${encodeURIComponent(key)}`);
+        await page.waitForFunction(() => document.getElementById("key-state")?.textContent?.includes("accepted"));
+        expect(await page.textContent("#key-state")).toContain(key.slice(0, 6));
+        expect(new URL(page.url()).hash).toBe("");
+      } finally {
+        await page.close();
+      }
+    }, 60_000);
 
     it("downloads both embedding formats of a job whose objective wrote them", async () => {
       // A synthetic job writes no embedding; this writer stores its final parameters under the two
