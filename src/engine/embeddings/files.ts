@@ -7,19 +7,17 @@ import {
   type DecodeOptions,
   EmbeddingFormatError,
   encodeA1111Embedding,
+  encodeA1111PtEmbedding,
   encodeDiffusersEmbedding,
   type LearnedEmbedding,
 } from "./formats.js";
 
-/** Reads a `.safetensors` embedding; an A1111/kohya file is named after the file, as A1111 does. */
+/** Reads a `.safetensors` or torch `.pt`/`.bin` embedding; an A1111/kohya file is named after the file, as A1111 does. */
 export async function readEmbeddingFile(path: string, options: Omit<DecodeOptions, "a1111Name"> = {}): Promise<DecodedEmbedding> {
   const ext = extname(path).toLowerCase();
-  if (ext === ".pt" || ext === ".bin" || ext === ".ckpt") {
-    throw new EmbeddingFormatError(
-      `${path}: ${ext} embeddings are Python pickles, which this project does not execute or parse; convert it to .safetensors`,
-    );
+  if (ext !== ".safetensors" && ext !== ".pt" && ext !== ".bin") {
+    throw new EmbeddingFormatError(`${path}: expected a .safetensors, .pt or .bin embedding file`);
   }
-  if (ext !== ".safetensors") throw new EmbeddingFormatError(`${path}: expected a .safetensors embedding file`);
   let bytes: Uint8Array;
   try {
     bytes = await readFile(path);
@@ -42,4 +40,9 @@ export async function writeDiffusersEmbeddingFile(path: string, embedding: Learn
 /** Writes the A1111-readable layout; A1111 will call the embedding by this file's name. */
 export async function writeA1111EmbeddingFile(path: string, embedding: LearnedEmbedding): Promise<void> {
   await writeFile(path, encodeA1111Embedding(embedding));
+}
+
+/** Writes A1111's own `.pt` layout (a torch.save archive); A1111 calls it by the file name too. */
+export async function writeA1111PtEmbeddingFile(path: string, embedding: LearnedEmbedding): Promise<void> {
+  await writeFile(path, encodeA1111PtEmbedding(embedding));
 }

@@ -18,6 +18,7 @@
  */
 import { decodeSafetensors, encodeSafetensors, SafetensorsError, type Tensor } from "../../core/io/safetensors.js";
 import { widenBF16, widenF16 } from "./half.js";
+import { encodeA1111Pt, isPtTensor, type PtTensor, readTorchPt, TorchPtError } from "./torch-pt.js";
 
 /** k learned vectors of width H, row-major, and the word that selects them. */
 export interface LearnedEmbedding {
@@ -81,6 +82,12 @@ export function encodeA1111Embedding(e: LearnedEmbedding): Uint8Array {
   return encodeSafetensors({ [A1111_TENSOR_NAME]: matrix(e) }, metadata);
 }
 
+/** A1111's own `.pt` (torch.save of {"string_to_param": {"*": F32 [k, H]}, "name", "step", ...}). */
+export function encodeA1111PtEmbedding(e: LearnedEmbedding): Uint8Array {
+  checkEmbedding(e);
+  return encodeA1111Pt({ name: e.token, step: e.step ?? null, shape: [e.numVectors, e.hiddenSize], vectors: e.vectors });
+}
+
 function toFloat32(name: string, t: Tensor): Float32Array {
   switch (t.dtype) {
     case "F32":
@@ -106,8 +113,9 @@ export interface DecodeOptions {
   expectedHiddenSize?: number;
 }
 
-/** Reads any supported embedding file; throws EmbeddingFormatError saying what is wrong. */
+/** Reads any supported embedding file (safetensors or torch .pt); throws EmbeddingFormatError saying what is wrong. */
 export function decodeEmbedding(bytes: Uint8Array, options: DecodeOptions = {}): DecodedEmbedding {
+  if (isTorchPt(bytes)) return decodeTorchPtEmbedding(bytes, options);
   let decoded;
   try {
     decoded = decodeSafetensors(bytes);
@@ -117,11 +125,7 @@ export function decodeEmbedding(bytes: Uint8Array, options: DecodeOptions = {}):
   }
   const { tensors, metadata } = decoded;
   const names = Object.keys(tensors);
-  if (names.includes("clip_l") && names.includes("clip_g")) {
-    throw new EmbeddingFormatError(
-      "this is an SDXL embedding (tensors 'clip_l' and 'clip_g', one per text encoder); only SD 1.x/2.x embeddings (one text encoder) are supported",
-    );
-  }
+  refuseSdxl(names);
   if (names.length !== 1) {
     const list = names.length === 0 ? "none" : names.map((n) => `'${n}'`).join(", ");
     throw new EmbeddingFormatError(`an embedding file holds exactly one tensor; this one holds ${names.length} (${list})`);
@@ -129,13 +133,34 @@ export function decodeEmbedding(bytes: Uint8Array, options: DecodeOptions = {}):
   const tensorName = names[0]!;
   const tensor = tensors[tensorName]!;
   const format: EmbeddingFormat = tensorName === A1111_TENSOR_NAME ? "a1111" : "diffusers";
+  const step = metadata.step !== undefined && /^\d+$/.test(metadata.step) ? Number(metadata.step) : undefined;
+  return embeddingFrom(tensorName, tensor.shape, () => toFloat32(tensorName, tensor), format, options, metadata.name, step);
+}
 
+function refuseSdxl(names: string[]): void {
+  if (names.includes("clip_l") && names.includes("clip_g")) {
+    throw new EmbeddingFormatError(
+      "this is an SDXL embedding (tensors 'clip_l' and 'clip_g', one per text encoder); only SD 1.x/2.x embeddings (one text encoder) are supported",
+    );
+  }
+}
+
+/** Shape checks and naming shared by the safetensors and .pt readers. */
+function embeddingFrom(
+  tensorName: string,
+  shape: readonly number[],
+  values: () => Float32Array,
+  format: EmbeddingFormat,
+  options: DecodeOptions,
+  storedName: string | undefined,
+  step: number | undefined,
+): DecodedEmbedding {
   let numVectors: number;
   let hiddenSize: number;
-  if (tensor.shape.length === 1) [numVectors, hiddenSize] = [1, tensor.shape[0]!];
-  else if (tensor.shape.length === 2) [numVectors, hiddenSize] = [tensor.shape[0]!, tensor.shape[1]!];
-  else throw new EmbeddingFormatError(`tensor '${tensorName}' has shape [${tensor.shape}]; expected [k, H] or [H]`);
-  if (numVectors < 1 || hiddenSize < 1) throw new EmbeddingFormatError(`tensor '${tensorName}' is empty (shape [${tensor.shape}])`);
+  if (shape.length === 1) [numVectors, hiddenSize] = [1, shape[0]!];
+  else if (shape.length === 2) [numVectors, hiddenSize] = [shape[0]!, shape[1]!];
+  else throw new EmbeddingFormatError(`tensor '${tensorName}' has shape [${shape}]; expected [k, H] or [H]`);
+  if (numVectors < 1 || hiddenSize < 1) throw new EmbeddingFormatError(`tensor '${tensorName}' is empty (shape [${shape}])`);
   if (options.expectedHiddenSize !== undefined && hiddenSize !== options.expectedHiddenSize) {
     throw new EmbeddingFormatError(
       `embedding vectors have width ${hiddenSize}, the text encoder expects ${options.expectedHiddenSize} (made for another model family?)`,
@@ -144,14 +169,57 @@ export function decodeEmbedding(bytes: Uint8Array, options: DecodeOptions = {}):
 
   let token = tensorName;
   if (format === "a1111") {
-    const name = options.a1111Name ?? metadata.name;
+    const name = options.a1111Name ?? storedName;
     if (name === undefined || name.length === 0) {
-      throw new EmbeddingFormatError("an 'emb_params' embedding carries no name: pass the file name as a1111Name");
+      throw new EmbeddingFormatError(`an '${tensorName}' embedding carries no name: pass the file name as a1111Name`);
     }
     token = name;
   }
-  const embedding: LearnedEmbedding = { token, numVectors, hiddenSize, vectors: toFloat32(tensorName, tensor) };
-  if (metadata.step !== undefined && /^\d+$/.test(metadata.step)) embedding.step = Number(metadata.step);
+  const embedding: LearnedEmbedding = { token, numVectors, hiddenSize, vectors: values() };
+  if (step !== undefined) embedding.step = step;
   if (!embedding.vectors.every(Number.isFinite)) throw new EmbeddingFormatError(`tensor '${tensorName}' holds NaN or infinite values`);
   return { embedding, format };
+}
+
+/** torch.save archives start like any ZIP; legacy (pre-1.6) ones with a pickle's protocol-2 header. */
+function isTorchPt(bytes: Uint8Array): boolean {
+  return (bytes[0] === 0x50 && bytes[1] === 0x4b && bytes[2] === 0x03 && bytes[3] === 0x04) || (bytes[0] === 0x80 && bytes[1] === 0x02);
+}
+
+/**
+ * A1111's {"string_to_param": {"*": tensor}} (its own .pt), {"emb_params": tensor} (kohya and
+ * other trainers' .pt) and {token: tensor} (diffusers' learned_embeds.bin).
+ */
+function decodeTorchPtEmbedding(bytes: Uint8Array, options: DecodeOptions): DecodedEmbedding {
+  let root: unknown;
+  try {
+    root = readTorchPt(bytes);
+  } catch (error) {
+    if (error instanceof TorchPtError) throw new EmbeddingFormatError(`torch .pt file: ${error.message}`);
+    throw error;
+  }
+  if (!(root instanceof Map)) throw new EmbeddingFormatError("torch .pt file does not hold a dict");
+  const single = (dict: Map<unknown, unknown>, what: string): [string, PtTensor] => {
+    const entries = [...dict.entries()].filter((entry): entry is [string, PtTensor] => typeof entry[0] === "string" && isPtTensor(entry[1]));
+    if (entries.length !== 1 || dict.size !== 1) throw new EmbeddingFormatError(`${what} must hold exactly one tensor; it holds ${dict.size} entries`);
+    return entries[0]!;
+  };
+  const name = typeof root.get("name") === "string" ? (root.get("name") as string) : undefined;
+  const step = Number.isSafeInteger(root.get("step")) && (root.get("step") as number) >= 0 ? (root.get("step") as number) : undefined;
+  let tensorName: string;
+  let tensor: PtTensor;
+  let format: EmbeddingFormat = "a1111";
+  if (root.has("string_to_param")) {
+    const params = root.get("string_to_param");
+    if (!(params instanceof Map)) throw new EmbeddingFormatError("'string_to_param' is not a dict of tensors");
+    [tensorName, tensor] = single(params, "'string_to_param'");
+    tensorName = `string_to_param/${tensorName}`;
+  } else if (isPtTensor(root.get(A1111_TENSOR_NAME))) {
+    [tensorName, tensor] = [A1111_TENSOR_NAME, root.get(A1111_TENSOR_NAME) as PtTensor];
+  } else {
+    refuseSdxl([...root.keys()].map(String));
+    [tensorName, tensor] = single(root, "a .pt embedding without 'string_to_param' or 'emb_params'");
+    format = "diffusers";
+  }
+  return embeddingFrom(tensorName, tensor.shape, () => tensor.data, format, options, name, step);
 }

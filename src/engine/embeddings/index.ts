@@ -6,8 +6,9 @@ export {
   type EmbeddingFormat,
   EmbeddingFormatError,
   encodeA1111Embedding,
+  encodeA1111PtEmbedding,
   encodeDiffusersEmbedding,
   type LearnedEmbedding,
 } from "./formats.js";
-export { readEmbeddingFile, writeA1111EmbeddingFile, writeDiffusersEmbeddingFile } from "./files.js";
+export { readEmbeddingFile, writeA1111EmbeddingFile, writeA1111PtEmbeddingFile, writeDiffusersEmbeddingFile } from "./files.js";
 export { bfloat16ToFloat, halfToFloat } from "./half.js";

@@ -1,13 +1,13 @@
 /**
  * What a finished (or interrupted) inversion leaves in its folder: the embedding in the
- * diffusers layout (learned_embeds.safetensors) and the A1111-readable one (named after
- * the token, as A1111 calls an embedding by its file name), and the histories as JSON,
- * CSV and an SVG plot.
+ * diffusers layout (learned_embeds.safetensors), the A1111-readable safetensors and A1111's
+ * own .pt (both named after the token, as A1111 calls an embedding by its file name), and
+ * the histories as JSON, CSV and an SVG plot.
  */
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { InversionState } from "../../core/inversion/index.js";
-import { encodeA1111Embedding, encodeDiffusersEmbedding, type LearnedEmbedding } from "../embeddings/index.js";
+import { encodeA1111Embedding, encodeA1111PtEmbedding, encodeDiffusersEmbedding, type LearnedEmbedding } from "../embeddings/index.js";
 import { type StepHistories, type StopSummary, writeHistoryOutputs } from "../report/index.js";
 
 export const DIFFUSERS_EMBEDDING_FILE = "learned_embeds.safetensors";
@@ -48,13 +48,16 @@ export function stopSummary(state: InversionState): StopSummary {
   return summary;
 }
 
-/** Writes both embedding files and the three history files; returns their paths. */
+/** Writes the three embedding files and the three history files; returns their paths. */
 export async function writeInversionOutputs(dir: string, state: InversionState, token: string, numVectors: number): Promise<string[]> {
   const embedding = embeddingOf(state, token, numVectors);
+  const a1111Name = a1111FileName(token).replace(/\.safetensors$/, "");
   const diffusers = join(dir, DIFFUSERS_EMBEDDING_FILE);
-  const a1111 = join(dir, a1111FileName(token));
+  const a1111 = join(dir, `${a1111Name}.safetensors`);
+  const a1111Pt = join(dir, `${a1111Name}.pt`);
   await writeFile(diffusers, encodeDiffusersEmbedding(embedding));
-  await writeFile(a1111, encodeA1111Embedding({ ...embedding, token: a1111FileName(token).replace(/\.safetensors$/, "") }));
+  await writeFile(a1111, encodeA1111Embedding({ ...embedding, token: a1111Name }));
+  await writeFile(a1111Pt, encodeA1111PtEmbedding({ ...embedding, token: a1111Name }));
   const histories = await writeHistoryOutputs(dir, stepHistories(state), stopSummary(state), { title: `${token}: ${state.config.stop.name}` });
-  return [diffusers, a1111, ...histories];
+  return [diffusers, a1111, a1111Pt, ...histories];
 }

@@ -111,8 +111,9 @@ describe("refused embedding files", () => {
     expect(() => decodeEmbedding(buildSafetensors({ "<a>": tensor(1024) }), { expectedHiddenSize: 768 })).toThrow(/width 1024.*expects 768/);
   });
 
-  it("refuses bytes that are not safetensors", () => {
-    expect(() => decodeEmbedding(new TextEncoder().encode("PK\u0003\u0004 a torch zip"))).toThrow(/not a valid safetensors file/);
+  it("refuses bytes that are neither safetensors nor a torch.save archive", () => {
+    expect(() => decodeEmbedding(new TextEncoder().encode("PK\u0003\u0004 a torch zip"))).toThrow(/torch \.pt file: not a torch\.save archive/);
+    expect(() => decodeEmbedding(new TextEncoder().encode("{not json"))).toThrow(/not a valid safetensors file/);
     expect(() => decodeEmbedding(new Uint8Array(3))).toThrow(EmbeddingFormatError);
   });
 
@@ -145,9 +146,9 @@ describe("embedding files", () => {
     expect(new Uint8Array(await readFile(join(dir, "learned_embeds.safetensors")))).toEqual(encodeDiffusersEmbedding(embedding));
   });
 
-  it("refuses pickles, other extensions and missing files, naming the path", async () => {
+  it("refuses legacy pickles, other extensions and missing files, naming the path", async () => {
     await writeFile(join(dir, "old.pt"), new Uint8Array([0x80, 0x02]));
-    await expect(readEmbeddingFile(join(dir, "old.pt"))).rejects.toThrow(/old\.pt: \.pt embeddings are Python pickles/);
+    await expect(readEmbeddingFile(join(dir, "old.pt"))).rejects.toThrow(/old\.pt: torch \.pt file: this is torch's legacy/);
     await expect(readEmbeddingFile(join(dir, "x.json"))).rejects.toThrow(/x\.json: expected a \.safetensors/);
     await expect(readEmbeddingFile(join(dir, "missing.safetensors"))).rejects.toThrow(/missing\.safetensors: cannot read the file \(ENOENT\)/);
     await writeFile(join(dir, "broken.safetensors"), new Uint8Array([1, 2, 3]));
