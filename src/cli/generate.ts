@@ -14,8 +14,9 @@ vectors (a k-vector token expands to "tok tok_1 ... tok_{k-1}", as diffusers doe
 
   --model DIR              pipeline folder (text_encoder, unet, vae_decoder, tokenizer, scheduler)
   --prompt TEXT            the prompt, e.g. "a photo of <my-cat> on a beach"
-  --embedding FILE         learned_embeds.safetensors (diffusers: {token: [k, H]}) or an
-                           A1111/kohya .safetensors ({"emb_params"}; its word is the file name)
+  --embedding FILE         learned_embeds.safetensors (diffusers: {token: [k, H]}), an
+                           A1111/kohya .safetensors ({"emb_params"}) or A1111 .pt (torch.save,
+                           read without running Python code); an A1111 file's word is its name
   --token NAME             call the embedding's vectors NAME in the prompt instead
   --negative-prompt TEXT   what to steer away from (default: empty, as diffusers)
   --n N                    images (default 4); image i uses seed S + i

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type CliIo, runInvert } from "../../src/cli/invert/index.js";
 import { runGenerate } from "../../src/cli/generate.js";
 import { decodeCheckpoint } from "../../src/core/checkpoint/index.js";
+import { type PtTensor, readTorchPt } from "../../src/engine/embeddings/torch-pt.js";
 import { parseSafetensors } from "../engine/embeddings/safetensors-bytes.js";
 import { writeTrainingImages } from "../engine/inversion/fixture-images.js";
 
@@ -56,7 +57,7 @@ const args = (out: string, imageDir = images) => [
 ];
 
 describe("dvar invert --model", () => {
-  it("writes both embeddings, histories with a plot, a checkpoint and a summary; Ctrl-C + --resume gives byte-identical embeddings", async () => {
+  it("writes the three embedding files, histories with a plot, a checkpoint and a summary; Ctrl-C + --resume gives byte-identical embeddings", async () => {
     const whole = await tempDir();
     const run = testIo();
     expect(await runInvert(args(whole), run.io)).toBe(0);
@@ -72,6 +73,12 @@ describe("dvar invert --model", () => {
     expect(Buffer.from(diffusers.data).equals(Buffer.from(state.params.buffer, state.params.byteOffset, 128))).toBe(true);
     const a1111 = parseSafetensors(await readFile(join(whole, "tst.safetensors")));
     expect(a1111.header).toMatchObject({ __metadata__: { name: "tst", step: "6" }, emb_params: { dtype: "F32", shape: [1, 32] } });
+    // A1111's own .pt: the torch.save dict, read back through the restricted unpickler.
+    const pt = readTorchPt(await readFile(join(whole, "tst.pt"))) as Map<string, unknown>;
+    expect([pt.get("name"), pt.get("step")]).toEqual(["tst", 6]);
+    const ptVectors = (pt.get("string_to_param") as Map<string, PtTensor>).get("*")!;
+    expect(ptVectors.shape).toEqual([1, 32]);
+    expect(Array.from(ptVectors.data)).toEqual(Array.from(state.params));
     const history = JSON.parse(await readFile(join(whole, "history.json"), "utf8"));
     expect(history.columns.step).toEqual([1, 2, 3, 4, 5, 6]);
     expect(history.columns.l_det).toEqual(state.history.ldet);
@@ -84,7 +91,7 @@ describe("dvar invert --model", () => {
     expect(await runInvert(args(parted), first.io)).toBe(130);
     expect(first.err.join("")).toMatch(/interrupted at step 2; continue with: dvar invert --resume .*checkpoint\.safetensors/);
     expect(await runInvert(["--resume", join(parted, "checkpoint.safetensors"), "--threads", "1", "--cache-dir", cache, "--slice-steps", "3"], testIo().io)).toBe(0);
-    for (const file of ["learned_embeds.safetensors", "tst.safetensors"]) {
+    for (const file of ["learned_embeds.safetensors", "tst.safetensors", "tst.pt"]) {
       expect((await readFile(join(parted, file))).equals(await readFile(join(whole, file))), file).toBe(true);
     }
     expect(JSON.parse(await readFile(join(parted, "history.json"), "utf8")).columns.train_loss).toEqual(history.columns.train_loss);
@@ -98,6 +105,8 @@ describe("dvar invert --model", () => {
     const fromDiffusers = await draw(["--embedding", join(whole, "learned_embeds.safetensors")]);
     const fromA1111 = await draw(["--embedding", join(whole, "tst.safetensors"), "--token", "<tst>"]);
     expect(fromA1111.equals(fromDiffusers)).toBe(true);
+    const fromPt = await draw(["--embedding", join(whole, "tst.pt"), "--token", "<tst>"]);
+    expect(fromPt.equals(fromDiffusers)).toBe(true);
   });
 
   it("refuses to resume when a training image changed since the run started", async () => {

@@ -84,7 +84,8 @@ Running:
   -h, --help           show this help
 
 Files written to DIR: learned_embeds.safetensors (diffusers: {token: [k, H]}),
-NAME.safetensors (AUTOMATIC1111-readable, named after the token), history.json,
+NAME.safetensors and NAME.pt (AUTOMATIC1111-readable safetensors and A1111's own
+torch.save layout, named after the token), history.json,
 history.csv and history.svg (training loss, L_det, DVAR ratio per step),
 checkpoint.safetensors (the whole run state), summary.json. Synthetic runs write
 params.safetensors instead of the embeddings, and no plot.

@@ -7,14 +7,16 @@
  *   and `load_textual_inversion` reads).
  * - AUTOMATIC1111-readable safetensors: one tensor "emb_params", F32 [k, H]. A1111 loads a
  *   safetensors file with exactly one tensor as a "diffuser concept" and names the
- *   embedding after the file, so the prompt word is the file name. A1111's own `.pt`
- *   layout ({"string_to_param": {"*": tensor}, "name", "step", ...}) is a torch pickle and
- *   cannot be expressed in safetensors; it is neither written nor read here. The name and
- *   step go into the metadata, which A1111 ignores and `decodeEmbedding` reads back.
+ *   embedding after the file, so the prompt word is the file name. The name and step go
+ *   into the metadata, which A1111 ignores and `decodeEmbedding` reads back.
+ * - A1111's own `.pt`: torch.save of {"string_to_param": {"*": F32 [k, H]}, "name", "step",
+ *   ...}, written and read without Python by torch-pt.ts (a ZIP and a restricted pickle
+ *   reader that executes nothing).
  *
- * Read: both of the above, kohya's SD 1.x/2.x files ({"emb_params": [k, H]}), 1-D [H]
- * tensors (older diffusers files), F16/BF16/F64 data widened or narrowed to F32. SDXL
- * files ({"clip_l", "clip_g"}) are refused: this project drives one text encoder.
+ * Read: all of the above, kohya's SD 1.x/2.x files ({"emb_params": [k, H]}, safetensors or
+ * .pt), diffusers' {token: tensor} in a .pt/.bin torch archive, 1-D [H] tensors (older
+ * diffusers files), F16/BF16/F64 data widened or narrowed to F32. SDXL files ({"clip_l",
+ * "clip_g"}) and torch's legacy pre-1.6 (non-ZIP) pickles are refused.
  */
 import { decodeSafetensors, encodeSafetensors, SafetensorsError, type Tensor } from "../../core/io/safetensors.js";
 import { widenBF16, widenF16 } from "./half.js";
