@@ -68,6 +68,8 @@ function rebuildTensor(storage: unknown, offset: unknown, size: unknown, stride:
   const strides = intTuple(stride, "stride");
   if (!Number.isSafeInteger(offset) || (offset as number) < 0 || strides.length !== shape.length) throw new TorchPtError("tensor offset or stride is malformed");
   const count = shape.reduce((a, b) => a * b, 1);
+  // A broadcast (stride-0) view could ask for far more values than the file holds; no embedding is one.
+  if (count > storage.values.length) throw new TorchPtError(`tensor of shape [${shape}] has more elements than its storage (${storage.values.length})`);
   const data = new Float32Array(count);
   if (count > 0) {
     const last = shape.reduce((end, d, i) => end + (d - 1) * strides[i]!, offset as number);

@@ -116,6 +116,15 @@ describe("refusals", () => {
     expect(() => decodeEmbedding(damaged)).toThrow(/CRC-32/);
   });
 
+  it("refuses a broadcast view larger than its storage before allocating it", () => {
+    const p = new PickleWriter().emptyDict().string("emb_params").global("torch._utils", "_rebuild_tensor_v2").mark();
+    p.mark().string("storage").global("torch", "FloatStorage").string("0").string("cpu").int(1).tuple().persistentId();
+    p.int(0).mark().int(100000).int(100000).tuple().mark().int(0).int(0).tuple().bool(false);
+    p.global("collections", "OrderedDict").emptyTuple().reduce().tuple().reduce().setItem();
+    const bytes = encodeStoredZip([{ name: "a/data.pkl", data: p.finish() }, { name: "a/data/0", data: new Uint8Array(4) }]);
+    expect(() => decodeEmbedding(bytes, { a1111Name: "x" })).toThrow(/shape \[100000,100000\] has more elements than its storage \(1\)/);
+  });
+
   it("refuses the legacy (pre-1.6) torch format with a way out", () => {
     expect(() => decodeEmbedding(Uint8Array.from([0x80, 0x02, 0x8a, 0x0a]))).toThrow(/legacy/);
   });
