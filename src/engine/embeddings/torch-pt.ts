@@ -151,7 +151,11 @@ export interface A1111PtEmbedding {
   vectors: Float32Array;
 }
 
-/** torch.save of A1111's Embedding.save dict, F32 tensor [k, H] on storage "0". Byte-reproducible. */
+/**
+ * torch.save of A1111's Embedding.save dict, F32 tensor [k, H] on storage "0". Byte-reproducible.
+ * No `byteorder` entry (torch >= 2.1 adds one): A1111's safe loader (modules/safe.py) refuses
+ * any entry but data.pkl, data/<n> and version, and uses only the globals written here.
+ */
 export function encodeA1111Pt(e: A1111PtEmbedding): Uint8Array {
   const [k, h] = e.shape;
   if (e.vectors.length !== k * h) throw new TorchPtError(`[${k}, ${h}] needs ${k * h} values, got ${e.vectors.length}`);

@@ -157,7 +157,15 @@ describe.skipIf(!hasTorch)(torchTitle, () => {
         "/usr/bin/python3",
         [
           "-c",
-          `import json, sys, torch
+          `import json, pickletools, re, sys, zipfile, torch
+# What A1111's safe loader checks before torch.load: entry names and the pickle's globals.
+z = zipfile.ZipFile(sys.argv[1])
+assert z.testzip() is None
+bad = [n for n in z.namelist() if not re.match(r"^[^/]+/(data/[0-9]+|version|data[.]pkl)$", n)]
+assert not bad, bad
+pkl = [n for n in z.namelist() if n.endswith("/data.pkl")][0]
+globs = {a.replace(" ", ".") for op, a, _ in pickletools.genops(z.read(pkl)) if op.name == "GLOBAL"}
+assert globs <= {"collections.OrderedDict", "torch._utils._rebuild_tensor_v2", "torch.FloatStorage"}, globs
 d = torch.load(sys.argv[1], map_location="cpu")
 v = d["string_to_param"]["*"]
 print(json.dumps({"type": type(d).__name__, "keys": list(d.keys()), "string_to_token": d["string_to_token"], "name": d["name"], "step": d["step"],
