@@ -3,13 +3,14 @@ test/engine/embeddings/torch-pt.test.ts.
 
 Run by hand with Debian's torch 1.13 (never by CI):
     /usr/bin/python3 tools/reference/a1111_pt.py
-Writes test/fixtures/a1111-pt/<case>.pt and expected.json ({case: {"keys", "name",
+Writes test/fixtures/a1111-pt/<case>.pt (diffusers-bin.bin) and expected.json ({case: {"keys", "name",
 "step", "dtype", "shape", "values"}}, values as float64 of the stored numbers, exact).
 
 Cases follow A1111's Embedding.save dict ({"string_to_token": {"*": 265},
 "string_to_param": {"*": vec}, "name", "step", "sd_checkpoint", "sd_checkpoint_name"}),
 with F32, F16 and BF16 vectors, k = 1 and 3; plus a non-contiguous (transposed) tensor,
-an nn.Parameter that requires grad, and kohya's {"emb_params": tensor} layout.
+an nn.Parameter that requires grad, kohya's {"emb_params": tensor} layout and diffusers'
+learned_embeds.bin ({token: tensor [H]}).
 """
 import json
 import os
@@ -46,11 +47,13 @@ def main():
     cases["a1111-f32-strided"] = (a1111_dict(randn(H, 3).t(), "strided", 7), "strided")
     cases["a1111-parameter"] = (a1111_dict(torch.nn.Parameter(randn(2, H)), "param", None), "param")
     cases["emb-params-f16"] = ({"emb_params": randn(2, H).half()}, None)
+    cases["diffusers-bin"] = ({"<cat-toy>": randn(H)}, "<cat-toy>")
 
     expected = {}
     for case, (data, name) in cases.items():
-        torch.save(data, os.path.join(OUT, f"{case}.pt"))
-        vec = data["string_to_param"]["*"] if "string_to_param" in data else data["emb_params"]
+        ext = "bin" if case == "diffusers-bin" else "pt"
+        torch.save(data, os.path.join(OUT, f"{case}.{ext}"))
+        vec = data["string_to_param"]["*"] if "string_to_param" in data else next(iter(data.values()))
         expected[case] = {
             "keys": list(data.keys()),
             "name": name,

@@ -57,6 +57,14 @@ describe("reading torch.save archives (fixtures from torch 1.13)", () => {
     expect(Array.from(embedding.vectors)).toEqual(want.values);
   });
 
+  it("diffusers' learned_embeds.bin ({token: [H]}) keeps its token", async () => {
+    const want = expected["diffusers-bin"]!;
+    const { embedding, format } = await readEmbeddingFile(join(FIXTURES, "diffusers-bin.bin"));
+    expect(format).toBe("diffusers");
+    expect([embedding.token, embedding.numVectors, embedding.hiddenSize]).toEqual(["<cat-toy>", 1, want.shape[0]]);
+    expect(Array.from(embedding.vectors)).toEqual(want.values);
+  });
+
   it("readEmbeddingFile reads .pt and names the embedding after the file, as A1111 does", async () => {
     const { embedding } = await readEmbeddingFile(join(FIXTURES, "a1111-f16-k3.pt"), { expectedHiddenSize: 8 });
     expect(embedding.token).toBe("a1111-f16-k3");
