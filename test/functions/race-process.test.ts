@@ -7,7 +7,6 @@
  * one usage record per slice, one checkpoint and one set of outputs remain, and the result
  * equals an uninterrupted run bit for bit. Both processes exit 0.
  */
-import { CreateBucketCommand, S3Client } from "@aws-sdk/client-s3";
 import { mkdtempSync, rmSync } from "node:fs";
 import { randomBytes } from "node:crypto";
 import { tmpdir } from "node:os";
@@ -23,7 +22,7 @@ import { JobStore, newJobRecord } from "../../src/services/jobs/index.js";
 import { defaultObjectives, StoreSliceService } from "../../src/services/slices/index.js";
 import { usagePrefix } from "../../src/services/usage/index.js";
 import { allKeys, RecordingDispatcher, syntheticConfig } from "../services/slices/harness.js";
-import { rgwInstalled, rgwRequired, startRgw, type Rgw } from "../support/rgw.js";
+import { rgwInstalled, rgwRequired, useRgwBucket } from "../support/rgw.js";
 import { transpileProject } from "../support/transpile-project.js";
 import { runWorker } from "../support/worker-process.js";
 
@@ -112,26 +111,18 @@ describeRaces("filesystem store", () => ({
 }));
 
 if (rgwInstalled() || rgwRequired) {
-  let rgw: Rgw | undefined;
-  const bucket = `race-${randomBytes(4).toString("hex")}`;
-  beforeAll(async () => {
-    rgw = await startRgw();
-    const client = new S3Client({ endpoint: rgw.endpoint, region: "us-east-1", forcePathStyle: true, credentials: { accessKeyId: rgw.accessKeyId, secretAccessKey: rgw.secretAccessKey } });
-    await client.send(new CreateBucketCommand({ Bucket: bucket }));
-  }, 200_000);
-  afterAll(async () => {
-    await rgw?.stop();
-  }, 30_000);
+  const gateway = useRgwBucket("race");
+  const bucket = gateway.bucket;
   describeRaces("S3 on Ceph RGW", () => ({
     store: () => {
       const keyPrefix = `race-${randomBytes(6).toString("hex")}/`;
-      const credentials = { accessKeyId: rgw!.accessKeyId, secretAccessKey: rgw!.secretAccessKey };
+      const credentials = { accessKeyId: gateway.rgw().accessKeyId, secretAccessKey: gateway.rgw().secretAccessKey };
       return {
-        store: new S3Store({ bucket, keyPrefix, endpoint: rgw!.endpoint, forcePathStyle: true, credentials }),
+        store: new S3Store({ bucket, keyPrefix, endpoint: gateway.rgw().endpoint, forcePathStyle: true, credentials }),
         env: {
           DVAR_STORE: "s3",
           DVAR_S3_BUCKET: bucket,
-          DVAR_S3_ENDPOINT: rgw!.endpoint,
+          DVAR_S3_ENDPOINT: gateway.rgw().endpoint,
           DVAR_S3_REGION: "us-east-1",
           DVAR_S3_FORCE_PATH_STYLE: "true",
           DVAR_S3_KEY_PREFIX: keyPrefix,

@@ -1,9 +1,12 @@
+import { CreateBucketCommand, S3Client } from "@aws-sdk/client-s3";
 import { execFile, spawnSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { mkdtempSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
+import { afterAll, beforeAll } from "vitest";
 
 /**
  * Starts Ceph's RADOS Gateway for a test file (test/support/ceph-rgw.sh does the work).
@@ -86,6 +89,34 @@ async function startRgwOnce(): Promise<Rgw> {
     secretAccessKey: env.S3_SECRET_ACCESS_KEY,
     stop: async () => {
       await run(SCRIPT, ["stop", dir]);
+    },
+  };
+}
+
+/** A path-style S3 client for the gateway, with its credentials. */
+export function rgwClient(rgw: Rgw): S3Client {
+  return new S3Client({ endpoint: rgw.endpoint, region: "us-east-1", forcePathStyle: true, credentials: { accessKeyId: rgw.accessKeyId, secretAccessKey: rgw.secretAccessKey } });
+}
+
+/**
+ * For the enclosing suite: a gateway started before its tests (stopped after) and a fresh bucket
+ * `<prefix>-<random>` in it. The gateway is read through `rgw()` once the hooks have run.
+ */
+export function useRgwBucket(prefix: string): { readonly bucket: string; rgw(): Rgw } {
+  const bucket = `${prefix}-${randomBytes(4).toString("hex")}`;
+  let started: Rgw | undefined;
+  beforeAll(async () => {
+    started = await startRgw();
+    await rgwClient(started).send(new CreateBucketCommand({ Bucket: bucket }));
+  }, 200_000);
+  afterAll(async () => {
+    await started?.stop();
+  }, 30_000);
+  return {
+    bucket,
+    rgw: () => {
+      if (!started) throw new Error("the gateway is not started yet (use it inside tests or hooks)");
+      return started;
     },
   };
 }

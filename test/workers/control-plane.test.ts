@@ -10,8 +10,7 @@ import { mkdtempSync, readFileSync } from "node:fs";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { CreateBucketCommand, S3Client } from "@aws-sdk/client-s3";
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { createApiApp } from "../../src/handlers/app.js";
 import { registerDispatchReceiver } from "../../src/handlers/dispatch-receive.js";
 import { InProcessDispatcher } from "../../src/ports/dispatcher/index.js";
@@ -24,7 +23,7 @@ import { generateWebhookSecret } from "../../src/services/webhooks/secret.js";
 import worker from "../../src/workers/control-plane.js";
 import { createEdgeApp } from "../../src/workers/edge-app.js";
 import { parseEdgeConfig } from "../../src/workers/config.js";
-import { rgwInstalled, rgwRequired, startRgw, type Rgw } from "../support/rgw.js";
+import { rgwInstalled, rgwRequired, useRgwBucket } from "../support/rgw.js";
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = "true";
 
@@ -207,24 +206,15 @@ describe("Workers control plane (MemoryStore shared with the Node side)", () => 
 
 if (rgwInstalled() || rgwRequired) {
   describe("Workers control plane on Ceph RGW, Node side = dvar serve's embedded server", () => {
-    let rgw: Rgw | undefined;
-    const bucket = `edge-${randomBytes(4).toString("hex")}`;
-
-    beforeAll(async () => {
-      rgw = await startRgw();
-      const s3 = new S3Client({ endpoint: rgw.endpoint, region: "us-east-1", forcePathStyle: true, credentials: { accessKeyId: rgw.accessKeyId, secretAccessKey: rgw.secretAccessKey } });
-      await s3.send(new CreateBucketCommand({ Bucket: bucket }));
-    }, 200_000);
-    afterAll(async () => {
-      await rgw?.stop();
-    }, 30_000);
+    const gateway = useRgwBucket("edge");
+    const bucket = gateway.bucket;
 
     it("presigns an upload the client PUTs to S3, and runs a job dispatched over HTTP to the embedded server", async () => {
       const prefix = `t${randomBytes(4).toString("hex")}/`;
-      const s3Env = { DVAR_S3_BUCKET: bucket, DVAR_S3_ENDPOINT: rgw!.endpoint, DVAR_S3_FORCE_PATH_STYLE: "true", DVAR_S3_KEY_PREFIX: prefix };
+      const s3Env = { DVAR_S3_BUCKET: bucket, DVAR_S3_ENDPOINT: gateway.rgw().endpoint, DVAR_S3_FORCE_PATH_STYLE: "true", DVAR_S3_KEY_PREFIX: prefix };
       // The Node side reads S3 credentials the AWS SDK's way (its environment).
-      vi.stubEnv("AWS_ACCESS_KEY_ID", rgw!.accessKeyId);
-      vi.stubEnv("AWS_SECRET_ACCESS_KEY", rgw!.secretAccessKey);
+      vi.stubEnv("AWS_ACCESS_KEY_ID", gateway.rgw().accessKeyId);
+      vi.stubEnv("AWS_SECRET_ACCESS_KEY", gateway.rgw().secretAccessKey);
       cleanups.push(() => void vi.unstubAllEnvs());
       const node = await startEmbeddedServer({
         port: 0,
@@ -233,11 +223,11 @@ if (rgwInstalled() || rgwRequired) {
         log: () => {},
       });
       cleanups.push(() => node.close());
-      const keyStore = new S3Store({ bucket, keyPrefix: prefix, endpoint: rgw!.endpoint, forcePathStyle: true, credentials: { accessKeyId: rgw!.accessKeyId, secretAccessKey: rgw!.secretAccessKey } });
+      const keyStore = new S3Store({ bucket, keyPrefix: prefix, endpoint: gateway.rgw().endpoint, forcePathStyle: true, credentials: { accessKeyId: gateway.rgw().accessKeyId, secretAccessKey: gateway.rgw().secretAccessKey } });
       const { key } = await new ApiKeyRegistry(keyStore).issue("tenant-a", "test");
 
       // Exactly the env shape wrangler passes: strings only, S3 credentials as secrets.
-      const env = workersEnv({ ...s3Env, DVAR_S3_REGION: "us-east-1", DVAR_DISPATCH_URL: `${node.url}${DISPATCH_PATH}`, AWS_ACCESS_KEY_ID: rgw!.accessKeyId, AWS_SECRET_ACCESS_KEY: rgw!.secretAccessKey });
+      const env = workersEnv({ ...s3Env, DVAR_S3_REGION: "us-east-1", DVAR_DISPATCH_URL: `${node.url}${DISPATCH_PATH}`, AWS_ACCESS_KEY_ID: gateway.rgw().accessKeyId, AWS_SECRET_ACCESS_KEY: gateway.rgw().secretAccessKey });
       const api = client((request) => Promise.resolve(worker.fetch(request, env)), key);
 
       const presign = await api.post("/v1/uploads", { content_type: "image/jpeg" });

@@ -1,10 +1,8 @@
 /** S3 mode of POST /v1/uploads: presigned PUT URLs, exercised against Ceph RGW (a real S3). */
-import { CreateBucketCommand, S3Client } from "@aws-sdk/client-s3";
-import { randomBytes } from "node:crypto";
 import sharp from "sharp";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { S3Store } from "../../../src/ports/store/index.js";
-import { rgwInstalled, rgwRequired, startRgw, type Rgw } from "../../support/rgw.js";
+import { rgwInstalled, rgwRequired, useRgwBucket } from "../../support/rgw.js";
 import { createHarness, problem } from "./harness.js";
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = "true";
@@ -22,26 +20,18 @@ describe("POST /v1/uploads without a presigner (embedded mode)", () => {
 });
 
 if (rgwInstalled() || rgwRequired) {
-  let rgw: Rgw | undefined;
-  const bucket = `uploads-${randomBytes(4).toString("hex")}`;
-  beforeAll(async () => {
-    rgw = await startRgw();
-    const client = new S3Client({ endpoint: rgw.endpoint, region: "us-east-1", forcePathStyle: true, credentials: { accessKeyId: rgw.accessKeyId, secretAccessKey: rgw.secretAccessKey } });
-    await client.send(new CreateBucketCommand({ Bucket: bucket }));
-  }, 200_000);
-  afterAll(async () => {
-    await rgw?.stop();
-  }, 30_000);
+  const gateway = useRgwBucket("uploads");
+  const bucket = gateway.bucket;
 
   describe("POST /v1/uploads with presigned URLs (S3 on Ceph RGW)", () => {
     it("issues a URL the client PUTs to without credentials; the job then finds the upload", async () => {
       const store = new S3Store({
         bucket,
         keyPrefix: "api/",
-        endpoint: rgw!.endpoint,
+        endpoint: gateway.rgw().endpoint,
         region: "us-east-1",
         forcePathStyle: true,
-        credentials: { accessKeyId: rgw!.accessKeyId, secretAccessKey: rgw!.secretAccessKey },
+        credentials: { accessKeyId: gateway.rgw().accessKeyId, secretAccessKey: gateway.rgw().secretAccessKey },
       });
       const h = await createHarness({ runSlices: false, store, deps: { presignUpload: (key, type, ttl) => store.presignPut(key, type, ttl) } });
       const uploads: Array<{ id: string; status: string; upload_url: string; upload_headers: Record<string, string> }> = [];
