@@ -11,6 +11,7 @@ import { ApiKeyRegistry } from "../services/auth/index.js";
 import { suggestedInitializer } from "./demo.js";
 
 export const DEV_TENANT = "dev";
+export const DEFAULT_DEV_KEY_FILE = ".dvar/dev-api-key";
 
 /** The key in `file` when the store still accepts it, else a new key for the dev tenant saved there. */
 export async function ensureDevKey(store: Store, file: string): Promise<{ key: string; created: boolean }> {
@@ -82,6 +83,8 @@ export async function followDemoJob(options: {
   readonly url: string;
   readonly key: string;
   readonly id: string;
+  /** Where the key is saved, for the printed download command (default .dvar/dev-api-key). */
+  readonly keyFile?: string;
   readonly write: (line: string) => void;
   readonly signal?: AbortSignal;
   readonly pollMs?: number;
@@ -99,7 +102,7 @@ export async function followDemoJob(options: {
       last = line;
       if (["succeeded", "failed", "canceled"].includes(job.status)) {
         if (job.status === "succeeded") {
-          options.write(`embedding: curl -H "Authorization: Bearer $(cat .dvar/dev-api-key)" "${options.url}/v1/inversions/${options.id}/embedding?format=diffusers" -o learned_embeds.safetensors`);
+          options.write(`embedding: curl -H "Authorization: Bearer $(cat ${options.keyFile ?? DEFAULT_DEV_KEY_FILE})" "${options.url}/v1/inversions/${options.id}/embedding?format=diffusers" -o learned_embeds.safetensors`);
         }
         return job.status;
       }

@@ -2,7 +2,7 @@
 import { CliUsageError, type Subcommand, parseFlags } from "./command.js";
 import { startEmbeddedServer } from "../server/embedded.js";
 import { DEMO_DEFAULTS } from "./demo.js";
-import { ensureDevKey, followDemoJob, submitDemoJob } from "./serve-dev.js";
+import { DEFAULT_DEV_KEY_FILE, ensureDevKey, followDemoJob, submitDemoJob } from "./serve-dev.js";
 
 export const SERVE_HELP = `Usage: dvar serve [--port N] [--host ADDR] [--store DIR] [--allow-private-webhooks]
                   [--dev-key [--dev-key-file FILE]] [--demo [--demo-concept DIR]]
@@ -39,7 +39,7 @@ export interface ServeOptions {
   readonly demoConcept?: string;
 }
 
-export const DEFAULT_DEV_KEY_FILE = ".dvar/dev-api-key";
+export { DEFAULT_DEV_KEY_FILE };
 
 export function parseServeArgs(argv: string[], env: Readonly<Record<string, string | undefined>>): ServeOptions {
   const values = parseFlags(argv, {
@@ -99,7 +99,7 @@ export const serveCommand: Subcommand = {
         });
         if (job !== undefined) {
           process.stdout.write(`demo job ${job} submitted (${options.demoConcept}); watch it in the dashboard with the key above\n`);
-          void followDemoJob({ url: server.url, key, id: job, write: (line) => process.stdout.write(`${line}\n`), signal: stopFollowing.signal });
+          void followDemoJob({ url: server.url, key, id: job, keyFile: options.devKeyFile, write: (line) => process.stdout.write(`${line}\n`), signal: stopFollowing.signal });
         }
       }
     }

@@ -5,7 +5,7 @@
  * and answers 202 with that dispatcher's receipt. Not an API-key route and not in the OpenAPI
  * document: only the Workers control plane calls it.
  */
-import type { Env, Hono, MiddlewareHandler } from "hono";
+import type { Env, Hono } from "hono";
 import { ApiError } from "./errors/index.js";
 import { jsonBody } from "./middleware/request-body.js";
 import { DispatchError, DispatcherClosedError, type Dispatcher } from "../ports/dispatcher/dispatcher.js";
@@ -28,9 +28,8 @@ export function registerDispatchReceiver<E extends Env>(app: Hono<E>, deps: Disp
     deps.log?.(JSON.stringify({ event: "dispatch_refused", reason }));
     throw new ApiError("unauthorized", "The dispatch request is not signed with a current shared secret.");
   };
-  // One gate: another content type is 415, an oversized body 413, before anything is read.
-  const [bodyGate] = jsonBody(MAX_DISPATCH_BODY_BYTES) as [MiddlewareHandler];
-  app.post(DISPATCH_PATH, bodyGate, async (c) => {
+  // Another content type is 415, an oversized body 413, before anything is read.
+  app.post(DISPATCH_PATH, jsonBody(MAX_DISPATCH_BODY_BYTES), async (c) => {
     const body = await c.req.text();
     const headers = { "webhook-id": c.req.header("webhook-id"), "webhook-timestamp": c.req.header("webhook-timestamp"), "webhook-signature": c.req.header("webhook-signature") };
     let verified: { id: string; timestampSeconds: number };
