@@ -5,7 +5,7 @@
  * writes the paper's Table 1, Figure-1-style plots, the image grid and the
  * semi-deterministic ablation (src/engine/evaluation/study.ts).
  */
-import { join } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { runStudy } from "../engine/evaluation/study.js";
 import { acceptanceMarkdown } from "../engine/evaluation/study-report.js";
 import { defaultStudySettings, DVAR_PRESETS, type DvarPreset, findConcepts, STUDY_DEFAULTS } from "../engine/evaluation/study-settings.js";
@@ -34,12 +34,22 @@ a rerun skips finished concepts made with the same settings), concepts/NAME.embe
 (every step's vectors), figures/NAME.svg (training loss, gradient norm, score, L_det),
 figures/ablation.svg, grid.png (per concept: training images, initializer-word,
 DVAR and baseline samples), study.json, report.md (issue 5's table, Table 1, ablation).
+With --tuning, DVAR's N and alpha are calibrated on the concepts of those folders (the
+tuning set; every other concept is held out): each candidate of a grid (N in 50..310,
+alpha in 0.1..0.6) is replayed on the recorded L_det; feasible candidates stop every
+tuning concept within 15% of --steps; among them the cheapest (median steps) whose median
+score ratio to the baseline is within 1 point of the best is chosen. The acceptance table
+then judges the chosen N and alpha on the tuning concepts, and a second table shows them
+on the held-out ones (report.md, study.json "calibration").
+
 Exit code 0 when issue 5's bar is met (every DVAR stop within 15% of --steps, median
-score >= 95% of the baseline's), 1 when not.
+score >= 95% of the baseline's; with --tuning: on the tuning concepts), 1 when not.
 
   --model DIR          pipeline folder with image_encoder/ (the scorer)
   --concepts DIR       folder of concept folders (repeatable)
   --concept NAME       only this concept (repeatable)
+  --tuning DIR         calibrate N and alpha on the concepts in DIR (one of the --concepts
+                       folders; repeatable); the other concepts are held out
   --out DIR            output folder (required)
   --steps N            training steps per concept (default ${STUDY_DEFAULTS.steps})
   --samples N          images per score (default ${STUDY_DEFAULTS.score.samples})
@@ -66,7 +76,7 @@ export const evaluateCommand: Subcommand = {
       model: { type: "string" }, concepts: { type: "string", multiple: true }, concept: { type: "string", multiple: true },
       out: { type: "string" }, steps: { type: "string" }, samples: { type: "string" }, "sample-steps": { type: "string" },
       dvar: { type: "string" }, ablation: { type: "string" }, "ablation-steps": { type: "string" }, seed: { type: "string" },
-      jobs: { type: "string" }, threads: { type: "string" }, help: { type: "boolean", short: "h" },
+      jobs: { type: "string" }, threads: { type: "string" }, tuning: { type: "string", multiple: true }, help: { type: "boolean", short: "h" },
     });
     if (values.help) {
       process.stdout.write(HELP + "\n");
@@ -82,6 +92,14 @@ export const evaluateCommand: Subcommand = {
       throw new CliUsageError((error as Error).message);
     }
     if (concepts.length === 0) throw new CliUsageError(`no concept folders in ${values.concepts.join(", ")}`);
+    let tuning: string[] | undefined;
+    if (values.tuning) {
+      const resolved = values.concepts.map((d) => resolve(d));
+      const outside = values.tuning.filter((d) => !resolved.includes(resolve(d)));
+      if (outside.length > 0) throw new CliUsageError(`--tuning ${outside.join(", ")} is not one of the --concepts folders`);
+      tuning = concepts.filter((c) => values.tuning!.some((d) => resolve(dirname(c.dir)) === resolve(d))).map((c) => c.name);
+      if (tuning.length === 0) throw new CliUsageError(`no concept studied is in --tuning ${values.tuning.join(", ")}`);
+    }
     const ablation = values.ablation ?? concepts[0]!.name;
     if (ablation !== "none" && !concepts.some((c) => c.name === ablation)) throw new CliUsageError(`--ablation ${ablation} is not one of the concepts studied`);
     const settings = defaultStudySettings(values.model, {
@@ -96,6 +114,7 @@ export const evaluateCommand: Subcommand = {
       settings,
       out: values.out,
       preset: preset as DvarPreset,
+      ...(tuning ? { calibrate: { tuning } } : {}),
       jobs: int("--jobs", values.jobs, 1),
       command: `dvar evaluate ${argv.join(" ")}`,
       log: (line) => process.stderr.write(line + "\n"),

@@ -14,3 +14,17 @@ export {
   type RunCosts,
   secondsUpTo,
 } from "./methods.js";
+export {
+  type CalibrationConcept,
+  type CalibrationRule,
+  type CandidateOutcome,
+  type ConceptOutcome,
+  candidateOutcome,
+  candidateStop,
+  chooseCandidate,
+  DEFAULT_CALIBRATION_GRID,
+  DEFAULT_CALIBRATION_RULE,
+  type DvarCandidate,
+  dvarSpecOf,
+  stepsToScore,
+} from "./calibration.js";

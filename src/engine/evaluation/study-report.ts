@@ -5,8 +5,9 @@
  * statistics, and the score's noise.
  */
 import { type MedianIqr, medianIqr, type MethodOutcome } from "../../core/study/index.js";
+import { calibrationMarkdown, type StudyCalibration } from "./calibration.js";
 import type { ConceptRecord } from "./concept-study.js";
-import { type DvarPreset, type StudySettings } from "./study-settings.js";
+import type { StudySettings } from "./study-settings.js";
 
 export interface FewIters {
   steps: { max: number; mean: number };
@@ -28,8 +29,16 @@ export interface AcceptanceRow {
   baselineScore: number;
 }
 
+/** The DVAR rule judged, and what it returns on each concept (in the records' order). */
+export interface JudgedDvar {
+  /** e.g. "dvar-paper (N=282, alpha=0.39)". */
+  label: string;
+  outcomes: ReadonlyArray<Pick<MethodOutcome, "step" | "stopped" | "score">>;
+}
+
 export interface Acceptance {
-  preset: DvarPreset;
+  /** The DVAR rule judged. */
+  preset: string;
   steps: number;
   rows: AcceptanceRow[];
   medianDvarSteps: number;
@@ -51,15 +60,16 @@ export interface Table1Row {
 
 const median = (xs: number[]) => medianIqr(xs).median;
 
-export function acceptance(records: readonly ConceptRecord[], preset: DvarPreset, steps: number): Acceptance {
-  const rows = records.map((r) => ({
+export function acceptance(records: readonly ConceptRecord[], dvar: JudgedDvar, steps: number): Acceptance {
+  if (dvar.outcomes.length !== records.length) throw new RangeError(`${dvar.outcomes.length} DVAR outcomes for ${records.length} concepts`);
+  const rows = records.map((r, i) => ({
     concept: r.concept,
     initializer: r.initializer,
     initScore: r.scores.score[r.scores.step.indexOf(0)]!,
-    dvarSteps: r.methods[preset].step,
-    dvarStopped: r.methods[preset].stopped,
-    fraction: r.methods[preset].step / steps,
-    dvarScore: r.methods[preset].score,
+    dvarSteps: dvar.outcomes[i]!.step,
+    dvarStopped: dvar.outcomes[i]!.stopped,
+    fraction: dvar.outcomes[i]!.step / steps,
+    dvarScore: dvar.outcomes[i]!.score,
     baselineBestStep: r.methods.baseline.bestStep!,
     baselineScore: r.methods.baseline.score,
   }));
@@ -68,7 +78,7 @@ export function acceptance(records: readonly ConceptRecord[], preset: DvarPreset
   const maxDvarSteps = Math.max(...rows.map((r) => r.dvarSteps));
   const scoreRatio = medianDvarScore / medianBaselineScore;
   return {
-    preset,
+    preset: dvar.label,
     steps,
     rows,
     medianDvarSteps: median(rows.map((r) => r.dvarSteps)),
@@ -80,7 +90,7 @@ export function acceptance(records: readonly ConceptRecord[], preset: DvarPreset
   };
 }
 
-export function table1(records: readonly ConceptRecord[], fewIters: FewIters): Table1Row[] {
+export function table1(records: readonly ConceptRecord[], fewIters: FewIters, calibrated?: { label: string; outcomes: MethodOutcome[] }): Table1Row[] {
   const row = (method: string, outcomes: MethodOutcome[]): Table1Row => ({
     method,
     score: medianIqr(outcomes.map((o) => o.score)),
@@ -94,6 +104,7 @@ export function table1(records: readonly ConceptRecord[], fewIters: FewIters): T
     row(`Few iters (mean, ${fewIters.steps.mean})`, fewIters.mean),
     row("DVAR (N=310, alpha=0.15)", records.map((r) => r.methods.dvar)),
     row("DVAR (N=282, alpha=0.39)", records.map((r) => r.methods["dvar-paper"])),
+    ...(calibrated ? [row(`DVAR (${calibrated.label})`, calibrated.outcomes)] : []),
   ];
 }
 
@@ -109,7 +120,7 @@ export function acceptanceMarkdown(a: Acceptance): string {
     `| --- | --- | --- | --- | --- | --- | --- | --- | --- |`,
     ...rows,
     "",
-    `DVAR preset ${a.preset}. Median DVAR steps ${a.medianDvarSteps} (max ${a.maxDvarSteps}, bar ${0.15 * a.steps}); median score DVAR ${f4(a.medianDvarScore)} vs baseline ${f4(a.medianBaselineScore)} = ${(100 * a.scoreRatio).toFixed(1)}% (bar 95%): **${a.pass ? "PASS" : "FAIL"}**.`,
+    `DVAR ${a.preset}. Median DVAR steps ${a.medianDvarSteps} (max ${a.maxDvarSteps}, bar ${0.15 * a.steps}); median score DVAR ${f4(a.medianDvarScore)} vs baseline ${f4(a.medianBaselineScore)} = ${(100 * a.scoreRatio).toFixed(1)}% (bar 95%): **${a.pass ? "PASS" : "FAIL"}**.`,
   ].join("\n");
 }
 
@@ -141,19 +152,37 @@ export function ablationMarkdown(r: ConceptRecord): string {
 export interface StudyReport {
   settings: StudySettings;
   concepts: string[];
+  /** Issue 5's bar: on the tuning concepts when the study calibrates DVAR, else on all. */
   acceptance: Acceptance;
+  /** The calibration of N and alpha (when asked for) and its held-out concepts' table. */
+  calibration?: StudyCalibration;
+  heldOutAcceptance?: Acceptance;
   table1: Table1Row[];
   fewIters: FewIters;
   scoreNoise: { medianSd: number; perConcept: Record<string, number> };
   costs: { medianStudyScoreMs: number; medianPaperScoreMs: number; medianWallSeconds: number };
 }
 
-export function studyReport(records: readonly ConceptRecord[], fewIters: FewIters, settings: StudySettings, preset: DvarPreset): StudyReport {
+export interface JudgedStudy {
+  /** The DVAR rule of the acceptance table and what it returns on every concept. */
+  dvar: JudgedDvar & { outcomes: MethodOutcome[] };
+  /** When DVAR was calibrated: the calibration, and `dvar` is its choice. */
+  calibration?: StudyCalibration;
+}
+
+export function studyReport(records: readonly ConceptRecord[], fewIters: FewIters, settings: StudySettings, judged: JudgedStudy): StudyReport {
+  const c = judged.calibration;
+  const subset = (names: readonly string[]) => {
+    const picked = records.map((r, i) => [r, judged.dvar.outcomes[i]!] as const).filter(([r]) => names.includes(r.concept));
+    return acceptance(picked.map(([r]) => r), { label: judged.dvar.label, outcomes: picked.map(([, o]) => o) }, settings.steps);
+  };
   return {
     settings,
     concepts: records.map((r) => r.concept),
-    acceptance: acceptance(records, preset, settings.steps),
-    table1: table1(records, fewIters),
+    acceptance: c ? subset(c.tuning) : acceptance(records, judged.dvar, settings.steps),
+    ...(c ? { calibration: c } : {}),
+    ...(c && c.chosen && c.heldOut.length > 0 ? { heldOutAcceptance: subset(c.heldOut) } : {}),
+    table1: table1(records, fewIters, c?.chosen ? judged.dvar : undefined),
     fewIters,
     scoreNoise: { medianSd: median(records.map((r) => r.noise.sd)), perConcept: Object.fromEntries(records.map((r) => [r.concept, r.noise.sd])) },
     costs: {
@@ -180,8 +209,11 @@ export function reportMarkdown(report: StudyReport, records: readonly ConceptRec
     "",
     `## Issue 5: DVAR against the ${s.steps}-step baseline`,
     "",
+    ...(report.calibration ? [`Tuning concepts, DVAR calibrated on them (next section):`, ""] : []),
     acceptanceMarkdown(report.acceptance),
     "",
+    ...(report.heldOutAcceptance ? ["Held-out concepts, the same N and alpha:", "", acceptanceMarkdown(report.heldOutAcceptance), ""] : []),
+    ...(report.calibration ? ["## Calibration of N and alpha", "", calibrationMarkdown(report.calibration), ""] : []),
     "## Table 1",
     "",
     table1Markdown(report.table1),

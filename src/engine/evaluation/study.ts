@@ -8,21 +8,37 @@ import { fork } from "node:child_process";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { fewItersOutcome, fewItersSteps, type MethodOutcome } from "../../core/study/index.js";
+import {
+  type CalibrationRule,
+  DEFAULT_CALIBRATION_GRID,
+  DEFAULT_CALIBRATION_RULE,
+  dvarOutcome,
+  type DvarCandidate,
+  fewItersOutcome,
+  fewItersSteps,
+  type MethodOutcome,
+} from "../../core/study/index.js";
+import { calibrateStudy, type StudyCalibration } from "./calibration.js";
+import { CRITERION_PRESETS } from "../../core/stopping/index.js";
 import { writeFileAtomic } from "../write-atomic.js";
 import { conceptFiles, type ConceptRecord, describeConcept, embeddingFromFile, openConceptScorer, readFinishedRecord, scoreLookup, studyConcept } from "./concept-study.js";
 import type { WorkerTask } from "./concept-worker.js";
 import { type ConceptSamples, conceptGridPng } from "./grid.js";
 import { ablationFigureSvg } from "./study-figure.js";
-import { type FewIters, reportMarkdown, type StudyReport, studyReport } from "./study-report.js";
+import { type FewIters, type JudgedStudy, reportMarkdown, type StudyReport, studyReport } from "./study-report.js";
 import type { ConceptInput, DvarPreset, StudySettings } from "./study-settings.js";
 
 export interface StudyOptions {
   concepts: readonly ConceptInput[];
   settings: StudySettings;
   out: string;
-  /** The DVAR preset of issue 5's table and the grid. */
+  /** The DVAR preset of issue 5's table and the grid (unless `calibrate` picks N and alpha). */
   preset: DvarPreset;
+  /**
+   * Calibrate DVAR's N and alpha on these concepts (the tuning set; the others are held
+   * out) and judge issue 5's bar with the chosen values on them.
+   */
+  calibrate?: { tuning: readonly string[]; grid?: readonly DvarCandidate[]; rule?: Partial<CalibrationRule> };
   /** Concepts studied at once, each in its own process (1: in this process). */
   jobs: number;
   /** The command line, for the report. */
@@ -78,7 +94,7 @@ async function studyAll(o: StudyOptions): Promise<void> {
 }
 
 /** Few iters and the grid's samples: the scores they need that the concept runs did not take. */
-async function crossConcept(o: StudyOptions, records: readonly ConceptRecord[]): Promise<{ fewIters: FewIters; grid: Array<{ name: string; samples: ConceptSamples }> }> {
+async function crossConcept(o: StudyOptions, records: readonly ConceptRecord[], dvarSteps: readonly number[]): Promise<{ fewIters: FewIters; grid: Array<{ name: string; samples: ConceptSamples }> }> {
   const steps = fewItersSteps(records.map((r) => r.methods.clipS.step));
   const fewIters: FewIters = { steps, max: [], mean: [] };
   const grid: Array<{ name: string; samples: ConceptSamples }> = [];
@@ -106,7 +122,7 @@ async function crossConcept(o: StudyOptions, records: readonly ConceptRecord[]):
       const images = async (step: number) => (await scorer.score(await embeddingFromFile(embeddings, step), o.settings.score)).images;
       grid.push({
         name: r.concept,
-        samples: { references: scorer.references, init: await images(0), dvar: await images(r.methods[o.preset].step), baseline: await images(r.methods.baseline.bestStep!) },
+        samples: { references: scorer.references, init: await images(0), dvar: await images(dvarSteps[i]!), baseline: await images(r.methods.baseline.bestStep!) },
       });
     } finally {
       await scorer.close();
@@ -115,14 +131,53 @@ async function crossConcept(o: StudyOptions, records: readonly ConceptRecord[]):
   return { fewIters, grid };
 }
 
+/** Scores chosen steps of a concept's recorded embeddings with the study's score (one scorer per call). */
+function scoreStepsOf(o: StudyOptions) {
+  return async (name: string, steps: readonly number[]): Promise<Map<number, number>> => {
+    const concept = o.concepts.find((c) => c.name === name)!;
+    const scorer = await openConceptScorer(o.settings.model, await describeConcept(concept, o.settings), o.settings.threads);
+    const out = new Map<number, number>();
+    try {
+      for (const step of steps) out.set(step, (await scorer.score(await embeddingFromFile(conceptFiles(o.out, name).embeddings, step), o.settings.score)).score);
+    } finally {
+      await scorer.close();
+    }
+    o.log?.(`${name}: scored ${steps.length} more steps for the calibration`);
+    return out;
+  };
+}
+
+/** The DVAR rule the report judges: the calibrated one when asked for (and one was feasible), else the preset. */
+async function judgedDvar(o: StudyOptions, records: readonly ConceptRecord[]): Promise<JudgedStudy> {
+  const preset = { label: `${o.preset} (N=${CRITERION_PRESETS[o.preset].window}, alpha=${CRITERION_PRESETS[o.preset].threshold})`, outcomes: records.map((r) => r.methods[o.preset]) };
+  if (!o.calibrate) return { dvar: preset };
+  const rule = { ...DEFAULT_CALIBRATION_RULE, steps: o.settings.steps, ...o.calibrate.rule };
+  const calibration: StudyCalibration = await calibrateStudy(records, o.calibrate.tuning, o.calibrate.grid ?? DEFAULT_CALIBRATION_GRID, rule, scoreStepsOf(o));
+  const chosen = calibration.chosen;
+  if (!chosen) return { dvar: preset, calibration };
+  const outcomes = [...chosen.concepts, ...(calibration.heldOutOutcome?.concepts ?? [])];
+  return {
+    calibration,
+    dvar: {
+      label: `calibrated (N=${chosen.window}, alpha=${chosen.threshold})`,
+      outcomes: records.map((r) => {
+        const k = outcomes.find((x) => x.concept === r.concept)!;
+        const costs = { trainMs: r.series.trainMs, ldetMs: r.series.ldetMs, scoreMs: r.costs.paperScoreMs };
+        return dvarOutcome(() => k.score, k.stopped ? k.step : null, r.steps, costs);
+      }),
+    },
+  };
+}
+
 export async function runStudy(o: StudyOptions): Promise<StudyResult> {
   if (o.concepts.length === 0) throw new Error("no concepts to study");
   await studyAll(o);
   const records: ConceptRecord[] = [];
   for (const c of o.concepts) records.push((await readFinishedRecord(o.out, c.name, o.settings))!);
-  o.log?.("all concepts finished: Few iters, grid and tables");
-  const { fewIters, grid } = await crossConcept(o, records);
-  const report = studyReport(records, fewIters, o.settings, o.preset);
+  o.log?.("all concepts finished: calibration, Few iters, grid and tables");
+  const judged = await judgedDvar(o, records);
+  const { fewIters, grid } = await crossConcept(o, records, judged.dvar.outcomes.map((x) => x.step));
+  const report = studyReport(records, fewIters, o.settings, judged);
   const files: Array<[string, string | Uint8Array]> = [
     [join(o.out, "study.json"), JSON.stringify(report, null, 2) + "\n"],
     [join(o.out, "report.md"), reportMarkdown(report, records, o.command)],

@@ -12,7 +12,7 @@ import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { main } from "../../../src/cli/main.js";
 import { decodeSafetensors } from "../../../src/core/io/safetensors.js";
-import { baselineOutcome, clipSOutcome, dvarOutcome, fewItersOutcome } from "../../../src/core/study/index.js";
+import { baselineOutcome, candidateStop, chooseCandidate, clipSOutcome, dvarOutcome, fewItersOutcome } from "../../../src/core/study/index.js";
 import { type ConceptRecord, conceptFiles, describeConcept, embeddingFromFile, openConceptScorer, scoreLookup } from "../../../src/engine/evaluation/concept-study.js";
 import { runStudy, type StudyOptions } from "../../../src/engine/evaluation/study.js";
 import { defaultStudySettings, findConcepts } from "../../../src/engine/evaluation/study-settings.js";
@@ -144,6 +144,42 @@ describe("the trajectory study on tiny-sd-a", () => {
     await expect(runStudy(options(out, { settings: { ...settings(), steps: 13 } }))).rejects.toThrow(/other settings/);
   }, 300_000);
 
+  it("calibrates N and alpha: replays every candidate, scores its stops from the recorded embeddings, judges the choice on tuning and held-out concepts", async () => {
+    // the records of the runs above are reused (finished concepts are skipped)
+    const grid = [2, 3, 5].flatMap((window) => [0.3, 0.6, 0.9].map((threshold) => ({ window, threshold })));
+    const rule = { maxFraction: 1, tolerance: 0.01 };
+    const result = await runStudy(options(out, { calibrate: { tuning: ["alpha"], grid, rule } }));
+    const c = result.report.calibration!;
+    expect([c.tuning, c.heldOut]).toEqual([["alpha"], ["beta"]]);
+    const [alpha, beta] = result.records;
+    expect(c.grid.map((o) => o.concepts[0]!.step)).toEqual(grid.map((g) => candidateStop(g, alpha!.series.ldet) ?? 12));
+    expect(c.chosen).toEqual(chooseCandidate(c.grid, { ...rule, steps: 12 }));
+    const chosen = c.chosen!;
+    // a stop off the records' 4-step cadence was scored from the embeddings file, as a fresh scorer scores it
+    const extra = Object.entries(c.extraScores.alpha ?? {});
+    expect(extra.length).toBeGreaterThan(0);
+    const description = await describeConcept({ name: "alpha", dir: join(parent, "alpha") }, settings());
+    const scorer = await openConceptScorer("test/fixtures/tiny-sd-a", description, 1);
+    try {
+      const [step, value] = extra[0]!;
+      expect((await scorer.score(await embeddingFromFile(conceptFiles(out, "alpha").embeddings, Number(step)), settings().score)).score).toBe(value);
+    } finally {
+      await scorer.close();
+    }
+    // the acceptance table is the tuning concept under the chosen values; the held-out one has its own
+    expect(result.report.acceptance.rows.map((r) => [r.concept, r.dvarSteps])).toEqual([["alpha", chosen.concepts[0]!.step]]);
+    expect(result.report.heldOutAcceptance!.rows.map((r) => [r.concept, r.dvarSteps])).toEqual([["beta", candidateStop(chosen, beta!.series.ldet) ?? 12]]);
+    expect(result.report.acceptance.preset).toBe(`calibrated (N=${chosen.window}, alpha=${chosen.threshold})`);
+    expect(result.report.table1.at(-1)!.method).toBe(`DVAR (calibrated (N=${chosen.window}, alpha=${chosen.threshold}))`);
+    const markdown = await readFile(join(out, "report.md"), "utf8");
+    expect(markdown).toContain("## Calibration of N and alpha");
+    expect(markdown).toContain(`Chosen: **N=${chosen.window}, alpha=${chosen.threshold}**`);
+  }, 300_000);
+
+  it("refuses tuning concepts that were not studied", async () => {
+    await expect(runStudy(options(out, { concepts: findConcepts([parent], ["beta"]), calibrate: { tuning: ["alpha"] } }))).rejects.toThrow(/without a record: alpha/);
+  }, 300_000);
+
   it("two worker processes give the same records as one process (timings aside)", async () => {
     const build = join(work, "build");
     transpileProject(process.cwd(), build);
@@ -167,5 +203,6 @@ describe("dvar evaluate flags", () => {
     expect(await main(["evaluate", "--model", "m", "--concepts", parent, "--out", "o", "--ablation", "gamma"])).toBe(2);
     expect(await main(["evaluate", "--model", "m", "--concepts", parent, "--out", "o", "--concept", "gamma"])).toBe(2);
     expect(await main(["evaluate", "--model", "m", "--concepts", join(work, "nowhere"), "--out", "o"])).toBe(2);
+    expect(await main(["evaluate", "--model", "m", "--concepts", parent, "--out", "o", "--tuning", work])).toBe(2); // not a --concepts folder
   });
 });
