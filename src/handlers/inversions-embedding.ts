@@ -1,23 +1,26 @@
-/** GET /v1/inversions/{id}/embedding?format=diffusers|a1111: the learned embedding file. */
+/** GET /v1/inversions/{id}/embedding?format=diffusers|a1111|a1111-pt: the learned embedding file. */
 import { createRoute, z } from "@hono/zod-openapi";
 import { principalOf, type ApiApp } from "./api-env.js";
 import type { ApiDeps } from "./deps.js";
 import { ApiError } from "./errors/index.js";
 import { jobNotFound } from "./inversions-get.js";
 import { BEARER_SECURITY, jobIdParams, problemResponses } from "./schemas/common.js";
-import { EMBEDDING_OUTPUTS, type EmbeddingFormat } from "../services/inversions/job-view.js";
+import { EMBEDDING_EXTENSIONS, EMBEDDING_FORMATS, EMBEDDING_OUTPUTS, embeddingFormatsOf, type EmbeddingFormat } from "../services/inversions/embedding-formats.js";
 import { InversionService } from "../services/inversions/inversion-service.js";
 
 export const getEmbeddingRoute = createRoute({
   method: "get",
   path: "/v1/inversions/{id}/embedding",
   operationId: "getInversionEmbedding",
-  summary: "Download the learned embedding (safetensors)",
+  summary: "Download the learned embedding (safetensors or A1111 .pt)",
   security: BEARER_SECURITY,
   request: {
     params: jobIdParams,
     query: z.object({
-      format: z.enum(["diffusers", "a1111"]).default("diffusers").openapi({ description: "diffusers: learned_embeds.safetensors; a1111: an A1111/kohya embedding." }),
+      format: z.enum(EMBEDDING_FORMATS).default("diffusers").openapi({
+        description:
+          "diffusers: learned_embeds.safetensors; a1111: an A1111/kohya embedding (<token>.safetensors); a1111-pt: AUTOMATIC1111's own torch.save embedding (<token>.pt). Jobs finished before a format was added do not have it (409).",
+      }),
     }),
   },
   responses: {
@@ -26,10 +29,16 @@ export const getEmbeddingRoute = createRoute({
   },
 });
 
+/** diffusers' fixed name; both A1111 files are named after the token, as A1111 calls an embedding by its file name. */
 function fileName(format: EmbeddingFormat, config: Record<string, unknown>): string {
   if (format === "diffusers") return "learned_embeds.safetensors";
   const token = String((config.objective as { placeholderToken?: unknown } | undefined)?.placeholderToken ?? "embedding");
-  return `${token.replace(/[^A-Za-z0-9._-]+/g, "") || "embedding"}.safetensors`;
+  return `${token.replace(/[^A-Za-z0-9._-]+/g, "") || "embedding"}${EMBEDDING_EXTENSIONS[format]}`;
+}
+
+function missingFormat(format: EmbeddingFormat, available: EmbeddingFormat[]): ApiError {
+  if (available.length === 0) return new ApiError("conflict", `This job produced no ${format} embedding (a synthetic job has only raw parameters).`);
+  return new ApiError("conflict", `This job has no ${format} embedding: it finished before that format was written. It has: ${available.join(", ")}.`);
 }
 
 export function registerGetEmbedding(app: ApiApp, deps: ApiDeps): void {
@@ -41,7 +50,7 @@ export function registerGetEmbedding(app: ApiApp, deps: ApiDeps): void {
     if (!job) throw jobNotFound(id);
     if (job.record.status !== "succeeded") throw new ApiError("conflict", `The job has not succeeded (it is ${job.record.status}); no embedding yet.`);
     const key = job.record.outputs?.[EMBEDDING_OUTPUTS[format]];
-    if (key === undefined) throw new ApiError("conflict", `This job produced no ${format} embedding (a synthetic job has only raw parameters).`);
+    if (key === undefined) throw missingFormat(format, embeddingFormatsOf(job.record));
     const found = await deps.store.get(key);
     if (!found) throw new Error(`output ${key} of job ${id} is missing from the store`);
     return new Response(Buffer.from(found.body), {

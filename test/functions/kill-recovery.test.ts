@@ -24,7 +24,7 @@ import { uniforms } from "../../src/core/rng/stream.js";
 import { createInversionRequestSchema } from "../../src/handlers/schemas/inversion-request.js";
 import { FsStore } from "../../src/ports/store/index.js";
 import { configFromRequest } from "../../src/services/inversions/config-from-request.js";
-import { EMBEDDING_OUTPUTS } from "../../src/services/inversions/job-view.js";
+import { EMBEDDING_OUTPUTS } from "../../src/services/inversions/embedding-formats.js";
 import { isTerminal, JobStore, newJobRecord } from "../../src/services/jobs/index.js";
 import { uploadKey } from "../../src/services/uploads/upload-keys.js";
 import { syntheticConfig } from "../services/slices/harness.js";

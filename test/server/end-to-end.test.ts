@@ -84,7 +84,7 @@ describe("a textual_inversion job end to end on the embedded server", () => {
     const job = (await (await api(`/v1/inversions/${id}`)).json()) as { status: string; step: number; usage: { slices: number }; embedding_formats: string[] };
     expect(job).toMatchObject({ status: "succeeded", step: 10 });
     expect(job.usage.slices).toBe(3); // slices of 4, 4 and 2 updates
-    expect([...job.embedding_formats].sort()).toEqual(["a1111", "diffusers"]);
+    expect([...job.embedding_formats].sort()).toEqual(["a1111", "a1111-pt", "diffusers"]);
 
     const diffusers = new Uint8Array(await (await api(`/v1/inversions/${id}/embedding?format=diffusers`)).arrayBuffer());
     const a1111 = new Uint8Array(await (await api(`/v1/inversions/${id}/embedding?format=a1111`)).arrayBuffer());
@@ -94,6 +94,9 @@ describe("a textual_inversion job end to end on the embedded server", () => {
     expect(loaded.embedding).toMatchObject({ token: "<arrow>", numVectors: 1, hiddenSize: 64 });
     expect(loaded.embedding.vectors.every(Number.isFinite)).toBe(true);
     expect(Buffer.from(decodeEmbedding(a1111).embedding.vectors.buffer).equals(Buffer.from(loaded.embedding.vectors.buffer))).toBe(true);
+    const pt = decodeEmbedding(new Uint8Array(await (await api(`/v1/inversions/${id}/embedding?format=a1111-pt`)).arrayBuffer()));
+    expect(pt.embedding).toMatchObject({ token: "arrow", step: 10, numVectors: 1, hiddenSize: 64 });
+    expect(Buffer.from(pt.embedding.vectors.buffer).equals(Buffer.from(loaded.embedding.vectors.buffer))).toBe(true);
 
     const generated = await api("/v1/generations", {
       method: "POST",

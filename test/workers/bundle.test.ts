@@ -20,7 +20,7 @@ import { DISPATCH_PATH } from "../../src/ports/dispatcher/http/protocol.js";
 import { S3Store } from "../../src/ports/store/index.js";
 import { startEmbeddedServer, type EmbeddedServer } from "../../src/server/embedded.js";
 import { ApiKeyRegistry } from "../../src/services/auth/index.js";
-import { generateWebhookSecret } from "../../src/services/webhooks/secret.js";
+import { generateWebhookSecret } from "../../src/core/signing/index.js";
 import { rgwInstalled, rgwRequired, startRgw, type Rgw } from "../support/rgw.js";
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = "true";

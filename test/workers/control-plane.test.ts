@@ -19,7 +19,7 @@ import { MemoryStore, S3Store, type Store } from "../../src/ports/store/index.js
 import { startEmbeddedServer } from "../../src/server/embedded.js";
 import { ApiKeyRegistry } from "../../src/services/auth/index.js";
 import { defaultObjectives, StoreSliceService } from "../../src/services/slices/index.js";
-import { generateWebhookSecret } from "../../src/services/webhooks/secret.js";
+import { generateWebhookSecret } from "../../src/core/signing/index.js";
 import worker from "../../src/workers/control-plane.js";
 import { createEdgeApp } from "../../src/workers/edge-app.js";
 import { parseEdgeConfig } from "../../src/workers/config.js";

@@ -1,5 +1,6 @@
 /** The job resource as the API answers it (GET, list, create, cancel). */
 import { z } from "@hono/zod-openapi";
+import { EMBEDDING_FORMATS } from "../../services/inversions/embedding-formats.js";
 import { JOB_STATUSES } from "../../services/jobs/index.js";
 import { WEBHOOK_EVENT_TYPES } from "../../services/webhooks/events.js";
 
@@ -48,7 +49,7 @@ export const inversionSchema = inversionSummarySchema
     histories: historiesSchema.nullable().openapi({ description: "Downsampled to at most 256 rows; null before the first slice ends." }),
     timings: z.object({ queued_seconds: nullableNumber, running_seconds: nullableNumber }),
     usage: z.object({ slices: z.number().int(), steps: z.number().int(), seconds: z.number() }),
-    embedding_formats: z.array(z.enum(["diffusers", "a1111"])).openapi({ description: "Formats GET .../embedding serves." }),
+    embedding_formats: z.array(z.enum(EMBEDDING_FORMATS)).openapi({ description: "Formats GET .../embedding serves." }),
   })
   .openapi("Inversion");
 

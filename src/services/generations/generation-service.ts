@@ -19,7 +19,7 @@ import type { Principal } from "../auth/index.js";
 import type { CreateGenerationRequest } from "../../handlers/schemas/generation.js";
 import { claimIdempotencyKey, requestHash } from "../inversions/idempotency.js";
 import { randomId } from "../inversions/inversion-service.js";
-import { EMBEDDING_OUTPUTS } from "../inversions/job-view.js";
+import { EMBEDDING_OUTPUTS } from "../inversions/embedding-formats.js";
 import { JobStore } from "../jobs/index.js";
 import { defaultModelCatalog, UnknownModelError, type ModelCatalog } from "../models/model-catalog.js";
 import { parseTextualInversionObjective, TEXTUAL_INVERSION_KIND } from "../slices/textual-inversion.js";

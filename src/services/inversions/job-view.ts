@@ -6,13 +6,11 @@ import type { Histories, Inversion, InversionSummary } from "../../handlers/sche
 import type { JobRecord } from "../jobs/index.js";
 import { progressTail, readProgress, type JobProgress } from "../slices/progress.js";
 import { OBJECTIVE_KINDS } from "./config-from-request.js";
+import { embeddingFormatsOf } from "./embedding-formats.js";
 
 type HistoryColumns = Pick<InversionHistory, "trainLoss" | "ldet" | "criterion">;
 
 export const MAX_HISTORY_ROWS = 256;
-/** Output names under which a finished job's embedding formats are stored (see OutputWriter). */
-export const EMBEDDING_OUTPUTS = { diffusers: "embedding.diffusers", a1111: "embedding.a1111" } as const;
-export type EmbeddingFormat = keyof typeof EMBEDDING_OUTPUTS;
 
 function publicObjective(config: JobRecord["config"]): InversionSummary["objective"] {
   const kind = (config.objective as { kind?: unknown } | undefined)?.kind;
@@ -103,7 +101,6 @@ export async function describeJob(store: Store, job: JobRecord, now: Date): Prom
     history = { trainLoss: [...base.trainLoss, ...tail.trainLoss], ldet: [...base.ldet, ...tail.ldet], criterion: [...base.criterion, ...tail.criterion] };
   }
   const isDvar = (job.config.stop as { name?: string }).name === "dvar";
-  const formats = (Object.keys(EMBEDDING_OUTPUTS) as EmbeddingFormat[]).filter((f) => job.outputs?.[EMBEDDING_OUTPUTS[f]] !== undefined);
   const end = job.finishedAt ?? now.toISOString();
   return {
     ...summarizeJob(job, progress),
@@ -111,6 +108,6 @@ export async function describeJob(store: Store, job: JobRecord, now: Date): Prom
     histories: history ? downsampleHistory(history) : null,
     timings: { queued_seconds: seconds(job.createdAt, job.startedAt ?? (job.finishedAt ?? now.toISOString())), running_seconds: seconds(job.startedAt, job.startedAt ? end : null) },
     usage: await jobUsage(store, job),
-    embedding_formats: formats,
+    embedding_formats: embeddingFormatsOf(job),
   };
 }

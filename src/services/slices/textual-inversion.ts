@@ -18,7 +18,7 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { z } from "zod";
-import { encodeA1111Embedding, encodeDiffusersEmbedding } from "../../engine/embeddings/index.js";
+import { encodeA1111Embedding, encodeA1111PtEmbedding, encodeDiffusersEmbedding } from "../../engine/embeddings/index.js";
 import { ImageInputError } from "../../engine/images/index.js";
 import { describeInversion, type InversionDescription, InversionJobError, openInversion } from "../../engine/inversion/job.js";
 import { LatentCache, LatentError } from "../../engine/inversion/latents.js";
@@ -27,7 +27,7 @@ import { ModelFolderError } from "../../engine/model/folder.js";
 import { TokenizerError } from "../../engine/tokenizer/clip-tokenizer.js";
 import { stringifyExact } from "../../core/io/exact-json.js";
 import { PreconditionFailedError, type Store } from "../../ports/store/index.js";
-import { EMBEDDING_OUTPUTS } from "../inversions/job-view.js";
+import { EMBEDDING_EXTENSIONS, EMBEDDING_FORMATS, EMBEDDING_OUTPUTS, type EmbeddingFormat } from "../inversions/embedding-formats.js";
 import { defaultModelCatalog, UnknownModelError, type ModelCatalog } from "../models/model-catalog.js";
 import { outputsPrefix, writeParamsOutput, type OutputWriter } from "./artifacts.js";
 import { ObjectiveInputError, type ObjectiveFactory } from "./objectives.js";
@@ -154,20 +154,22 @@ async function storeLatents(store: Store, jobId: string, bytes: Uint8Array): Pro
   }
 }
 
-/** Writes a finished textual inversion's embedding in both formats the API serves. */
+/** Writes a finished textual inversion's embedding in every format the API serves. */
 export const writeEmbeddingOutputs: OutputWriter = async ({ store, job, state, attempt }) => {
   const spec = parseTextualInversionObjective(job.config.objective);
   const embedding = embeddingOf(state, spec.placeholderToken, spec.numVectors);
-  const files = {
-    [EMBEDDING_OUTPUTS.diffusers]: encodeDiffusersEmbedding(embedding),
-    // A1111 calls an embedding by its file name; the API serves it under the same name.
-    [EMBEDDING_OUTPUTS.a1111]: encodeA1111Embedding({ ...embedding, token: a1111FileName(spec.placeholderToken).replace(/\.safetensors$/, "") }),
+  // A1111 calls an embedding by its file name; the API serves both A1111 files under that name.
+  const a1111 = { ...embedding, token: a1111FileName(spec.placeholderToken).replace(/\.safetensors$/, "") };
+  const files: Record<EmbeddingFormat, Uint8Array> = {
+    diffusers: encodeDiffusersEmbedding(embedding),
+    a1111: encodeA1111Embedding(a1111),
+    "a1111-pt": encodeA1111PtEmbedding(a1111),
   };
   const keys: Record<string, string> = {};
-  for (const [name, bytes] of Object.entries(files)) {
-    const key = `${outputsPrefix(job.id, attempt)}${name}.safetensors`;
-    await store.put(key, bytes, { ifNoneMatch: "*", contentType: "application/octet-stream" });
-    keys[name] = key;
+  for (const format of EMBEDDING_FORMATS) {
+    const key = `${outputsPrefix(job.id, attempt)}${EMBEDDING_OUTPUTS[format]}${EMBEDDING_EXTENSIONS[format]}`;
+    await store.put(key, files[format], { ifNoneMatch: "*", contentType: "application/octet-stream" });
+    keys[EMBEDDING_OUTPUTS[format]] = key;
   }
   return keys;
 };

@@ -1,8 +1,8 @@
+import { signWebhook } from "../../core/signing/index.js";
 import type { Clock } from "../../ports/clock.js";
 import { assertRetryPolicy, DEFAULT_RETRY_POLICY, retryDelayMs, type RetryPolicy } from "./backoff.js";
 import type { WebhookMessage } from "./events.js";
 import type { WebhookFetch } from "./guarded-fetch.js";
-import { signWebhook } from "./signature.js";
 
 export interface WebhookEndpoint {
   readonly url: string;

@@ -11,8 +11,6 @@ export {
   type WebhookSubscription,
 } from "./events.js";
 export { createGuardedFetch, type WebhookFetch } from "./guarded-fetch.js";
-export { generateWebhookSecret, InvalidWebhookSecretError, parseWebhookSecret, SECRET_PREFIX } from "./secret.js";
-export { signWebhook, verifyWebhook, WebhookVerificationError, type WebhookHeaders } from "./signature.js";
 export { checkWebhookUrl, WebhookUrlRefusedError, type CheckedWebhookUrl, type WebhookNetworkPolicy, type WebhookUrlProblem } from "./url-guard.js";
 export { CorruptWebhookSecretError, DEFAULT_ROTATION_GRACE_MS, WebhookSecretStore, webhookSecretKey, type WebhookSecretRecord } from "./secret-store.js";
 export {

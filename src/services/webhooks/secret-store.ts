@@ -5,10 +5,10 @@
  * so messages carry both signatures while receivers switch over.
  */
 import { z } from "zod";
+import { generateWebhookSecret } from "../../core/signing/index.js";
 import { systemClock, type Clock } from "../../ports/clock.js";
 import { PreconditionFailedError } from "../../ports/store/errors.js";
 import type { Store } from "../../ports/store/store.js";
-import { generateWebhookSecret } from "./secret.js";
 
 const isoTime = z.iso.datetime();
 const secretRecordSchema = z.strictObject({

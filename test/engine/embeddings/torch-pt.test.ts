@@ -1,4 +1,3 @@
-import { execFileSync, spawnSync } from "node:child_process";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -7,6 +6,7 @@ import { PickleWriter } from "../../../src/core/io/pickle.js";
 import { decodeStoredZip, encodeStoredZip } from "../../../src/core/io/zip-stored.js";
 import { decodeEmbedding, encodeA1111PtEmbedding, readEmbeddingFile, type LearnedEmbedding } from "../../../src/engine/embeddings/index.js";
 import { isPtTensor, readTorchPt } from "../../../src/engine/embeddings/torch-pt.js";
+import { HAS_TORCH, TORCH_SKIP_NOTE, torchLoadA1111Pt } from "../../support/torch-load.js";
 
 // Fixtures written by torch.save (torch 1.13) with tools/reference/a1111_pt.py.
 const FIXTURES = join(import.meta.dirname, "../../fixtures/a1111-pt");
@@ -145,12 +145,8 @@ describe("refusals", () => {
   });
 });
 
-// Loading our file with PyTorch itself needs /usr/bin/python3 with torch (Debian's
-// python3-torch); CI does not install it, so this part skips there, loudly.
-const hasTorch = spawnSync("/usr/bin/python3", ["-c", "import torch"], { stdio: "ignore" }).status === 0;
-const torchTitle = hasTorch ? "torch.load reads our .pt" : "torch.load reads our .pt (SKIPPED: /usr/bin/python3 with torch not found)";
-
-describe.skipIf(!hasTorch)(torchTitle, () => {
+// Loading our file with PyTorch itself (test/support/torch-load.ts); skips loudly without torch.
+describe.skipIf(!HAS_TORCH)(`torch.load reads our .pt${TORCH_SKIP_NOTE}`, () => {
   let dir: string;
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), "a1111-pt-"));
@@ -159,39 +155,13 @@ describe.skipIf(!hasTorch)(torchTitle, () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  const load = (path: string) =>
-    JSON.parse(
-      execFileSync(
-        "/usr/bin/python3",
-        [
-          "-c",
-          `import json, pickletools, re, sys, zipfile, torch
-# What A1111's safe loader checks before torch.load: entry names and the pickle's globals.
-z = zipfile.ZipFile(sys.argv[1])
-assert z.testzip() is None
-bad = [n for n in z.namelist() if not re.match(r"^[^/]+/(data/[0-9]+|version|data[.]pkl)$", n)]
-assert not bad, bad
-pkl = [n for n in z.namelist() if n.endswith("/data.pkl")][0]
-globs = {a.replace(" ", ".") for op, a, _ in pickletools.genops(z.read(pkl)) if op.name == "GLOBAL"}
-assert globs <= {"collections.OrderedDict", "torch._utils._rebuild_tensor_v2", "torch.FloatStorage"}, globs
-d = torch.load(sys.argv[1], map_location="cpu")
-v = d["string_to_param"]["*"]
-print(json.dumps({"type": type(d).__name__, "keys": list(d.keys()), "string_to_token": d["string_to_token"], "name": d["name"], "step": d["step"],
-  "sd_checkpoint": d["sd_checkpoint"], "sd_checkpoint_name": d["sd_checkpoint_name"], "dtype": str(v.dtype), "shape": list(v.shape),
-  "contiguous": v.is_contiguous(), "values": v.double().flatten().tolist()}))`,
-          path,
-        ],
-        { encoding: "utf8", env: { ...process.env, OMP_NUM_THREADS: "1", OMP_WAIT_POLICY: "PASSIVE" } },
-      ),
-    );
-
   it.each([
     ["k=3 with a step", sample],
     ["k=1 without a step", { token: "solo", numVectors: 1, hiddenSize: 4, vectors: Float32Array.from([1.5, -2.25, 3e-8, -0]) }],
   ] as const)("%s: keys, dtype, shape and values exactly", async (_, embedding) => {
     const path = join(dir, `${embedding.token}.pt`);
     await writeFile(path, encodeA1111PtEmbedding(embedding));
-    const loaded = load(path);
+    const loaded = torchLoadA1111Pt(path);
     expect(loaded).toEqual({
       type: "dict",
       keys: ["string_to_token", "string_to_param", "name", "step", "sd_checkpoint", "sd_checkpoint_name"],

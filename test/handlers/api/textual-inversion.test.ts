@@ -1,11 +1,12 @@
 /**
  * A textual_inversion job end to end through the API on the bundled tiny model: uploads of the
  * bundled "arrow" concept, a job of 6 fixed steps run in slices of 2 (each slice rebuilds the
- * objective from the job config), both embedding downloads, and bit-identity with the same job
- * run in one slice.
+ * objective from the job config), the three embedding downloads (the .pt also through torch.load),
+ * and bit-identity with the same job run in one slice.
  */
 import { createHash } from "node:crypto";
-import { readdir, readFile } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { decodeSafetensors } from "../../../src/core/io/safetensors.js";
@@ -15,6 +16,7 @@ import { MemoryStore, type Store } from "../../../src/ports/store/index.js";
 import { defaultModelCatalog } from "../../../src/services/models/model-catalog.js";
 import { defaultObjectives, StoreSliceService } from "../../../src/services/slices/index.js";
 import { latentsPrefix } from "../../../src/services/slices/textual-inversion.js";
+import { HAS_TORCH, TORCH_SKIP_NOTE, torchLoadA1111Pt } from "../../support/torch-load.js";
 import { createHarness, problem, storedKeys } from "./harness.js";
 
 const CONCEPT = "examples/concepts/arrow";
@@ -36,7 +38,7 @@ function jobBody(images: string[], overrides: Record<string, unknown> = {}): Rec
   };
 }
 
-/** Runs the job with `sliceSteps` per slice; returns the job resource, its dispatches and both downloads. */
+/** Runs the job with `sliceSteps` per slice; returns the job resource, its dispatches and the three downloads. */
 async function runJob(sliceSteps: number) {
   const store = new MemoryStore();
   const models = defaultModelCatalog();
@@ -57,10 +59,22 @@ async function runJob(sliceSteps: number) {
   const download = async (format: string) => {
     const response = await h.call(`/v1/inversions/${id}/embedding?format=${format}`);
     expect(response.status).toBe(200);
+    expect(response.headers.get("content-type")).toBe("application/octet-stream");
     return { name: response.headers.get("content-disposition"), bytes: new Uint8Array(await response.arrayBuffer()) };
   };
-  return { h, job, slices: h.dispatched.filter((d) => d.jobId === id).length, diffusers: await download("diffusers"), a1111: await download("a1111") };
+  return {
+    h,
+    job,
+    slices: h.dispatched.filter((d) => d.jobId === id).length,
+    diffusers: await download("diffusers"),
+    a1111: await download("a1111"),
+    a1111Pt: await download("a1111-pt"),
+  };
 }
+
+/** The job run in slices of 2, once for every test that reads it. */
+let slicedRun: ReturnType<typeof runJob> | undefined;
+const runSliced = () => (slicedRun ??= runJob(2));
 
 describe("textual_inversion jobs on the bundled model", () => {
   it("refuses a model it does not serve at creation (422) and stores nothing", async () => {
@@ -74,11 +88,12 @@ describe("textual_inversion jobs on the bundled model", () => {
     expect(await storedKeys(store)).toEqual([]);
   });
 
-  it("runs in slices of 2 steps, serves both embedding formats, and equals a one-slice run bit for bit", async () => {
-    const sliced = await runJob(2);
+  it("runs in slices of 2 steps, serves the three embedding formats, and equals a one-slice run bit for bit", async () => {
+    const sliced = await runSliced();
     expect(sliced.job.status, JSON.stringify(sliced.job.error)).toBe("succeeded");
     expect(sliced.job.step).toBe(STEPS);
     expect(sliced.slices).toBe(STEPS / 2);
+    expect(sliced.job.embedding_formats).toEqual(["diffusers", "a1111", "a1111-pt"]);
 
     const diffusers = decodeEmbedding(sliced.diffusers.bytes);
     expect(diffusers.format).toBe("diffusers");
@@ -89,6 +104,12 @@ describe("textual_inversion jobs on the bundled model", () => {
     expect(sliced.a1111.name).toBe('attachment; filename="arrow.safetensors"');
     expect(Buffer.from(a1111.embedding.vectors.buffer).equals(Buffer.from(diffusers.embedding.vectors.buffer))).toBe(true);
     expect(diffusers.embedding.vectors.every(Number.isFinite)).toBe(true);
+    // A1111's own .pt, read back with the project's torch.save reader: same name, step and vectors.
+    const pt = decodeEmbedding(sliced.a1111Pt.bytes);
+    expect(pt.format).toBe("a1111");
+    expect(pt.embedding).toMatchObject({ token: "arrow", step: STEPS, numVectors: NUM_VECTORS, hiddenSize: 64 });
+    expect(sliced.a1111Pt.name).toBe('attachment; filename="arrow.pt"');
+    expect(Buffer.from(pt.embedding.vectors.buffer).equals(Buffer.from(diffusers.embedding.vectors.buffer))).toBe(true);
 
     const whole = await runJob(STEPS);
     expect(whole.job.status).toBe("succeeded");
@@ -99,6 +120,25 @@ describe("textual_inversion jobs on the bundled model", () => {
     expect(Buffer.from(diffusers.embedding.vectors.buffer).equals(Buffer.from(reference.buffer))).toBe(true);
     expect(Buffer.from(sliced.diffusers.bytes).equals(Buffer.from(whole.diffusers.bytes))).toBe(true);
     expect(Buffer.from(sliced.a1111.bytes).equals(Buffer.from(whole.a1111.bytes))).toBe(true);
+    expect(Buffer.from(sliced.a1111Pt.bytes).equals(Buffer.from(whole.a1111Pt.bytes))).toBe(true);
+  }, 120_000);
+});
+
+describe.skipIf(!HAS_TORCH)(`the served .pt in torch.load${TORCH_SKIP_NOTE}`, () => {
+  it("passes A1111's safe-loader checks and holds the diffusers file's values, the name and the step", async () => {
+    const sliced = await runSliced();
+    const dir = await mkdtemp(join(tmpdir(), "served-pt-"));
+    try {
+      const path = join(dir, "arrow.pt");
+      await writeFile(path, sliced.a1111Pt.bytes);
+      const loaded = torchLoadA1111Pt(path);
+      const diffusers = decodeEmbedding(sliced.diffusers.bytes).embedding.vectors;
+      expect(loaded).toMatchObject({ type: "dict", string_to_token: { "*": 265 }, name: "arrow", step: STEPS, dtype: "torch.float32", shape: [NUM_VECTORS, 64] });
+      // float32 -> double in Python, then JSON: exact, so equality is bit-for-bit.
+      expect(loaded.values).toEqual(Array.from(diffusers));
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   }, 120_000);
 });
 

@@ -1,7 +1,7 @@
 import sharp from "sharp";
 import { describe, expect, it } from "vitest";
-import { decodeEmbedding, encodeA1111Embedding, encodeDiffusersEmbedding } from "../../../src/engine/embeddings/formats.js";
-import { EMBEDDING_OUTPUTS } from "../../../src/services/inversions/job-view.js";
+import { decodeEmbedding, encodeA1111Embedding, encodeA1111PtEmbedding, encodeDiffusersEmbedding } from "../../../src/engine/embeddings/formats.js";
+import { EMBEDDING_EXTENSIONS, EMBEDDING_OUTPUTS, type EmbeddingFormat } from "../../../src/services/inversions/embedding-formats.js";
 import { outputsPrefix, type OutputWriter } from "../../../src/services/slices/index.js";
 import { createHarness, problem, storedKeys, syntheticBody } from "./harness.js";
 
@@ -45,25 +45,33 @@ describe("POST /v1/uploads (embedded mode)", () => {
   });
 });
 
-/** Writes the final parameters as both embedding formats, as the engine's writer will. */
-const embeddingWriter: OutputWriter = async ({ store, job, state, attempt }) => {
-  const embedding = { token: "<toy>", numVectors: 1, hiddenSize: state.params.length, vectors: state.params, step: state.step };
-  const keys: Record<string, string> = {};
-  for (const [format, encode] of [["diffusers", encodeDiffusersEmbedding], ["a1111", encodeA1111Embedding]] as const) {
-    const key = `${outputsPrefix(job.id, attempt)}${format}.safetensors`;
-    await store.put(key, encode(embedding), { ifNoneMatch: "*" });
-    keys[EMBEDDING_OUTPUTS[format]] = key;
-  }
-  return keys;
-};
+const ENCODERS = { diffusers: encodeDiffusersEmbedding, a1111: encodeA1111Embedding, "a1111-pt": encodeA1111PtEmbedding } as const;
+
+/**
+ * Writes the final parameters in the given embedding formats, as the engine's writer does (the
+ * real one runs in textual-inversion.test.ts); fewer formats stand for a job finished before the
+ * others were written.
+ */
+const embeddingWriter =
+  (formats: readonly EmbeddingFormat[]): OutputWriter =>
+  async ({ store, job, state, attempt }) => {
+    const embedding = { token: "<toy>", numVectors: 1, hiddenSize: state.params.length, vectors: state.params, step: state.step };
+    const keys: Record<string, string> = {};
+    for (const format of formats) {
+      const key = `${outputsPrefix(job.id, attempt)}${format}${EMBEDDING_EXTENSIONS[format]}`;
+      await store.put(key, ENCODERS[format](embedding), { ifNoneMatch: "*" });
+      keys[EMBEDDING_OUTPUTS[format]] = key;
+    }
+    return keys;
+  };
 
 describe("GET /v1/inversions/{id}/embedding", () => {
-  it("serves the finished job's embedding in both formats", async () => {
-    const h = await createHarness({ outputs: embeddingWriter });
+  it("serves the finished job's embedding in the three formats", async () => {
+    const h = await createHarness({ outputs: embeddingWriter(["diffusers", "a1111", "a1111-pt"]) });
     const { id } = (await (await h.post("/v1/inversions", syntheticBody())).json()) as { id: string };
     await h.dispatcher.drain();
     const job = (await (await h.call(`/v1/inversions/${id}`)).json()) as { embedding_formats: string[]; step: number };
-    expect(job.embedding_formats).toEqual(["diffusers", "a1111"]);
+    expect(job.embedding_formats).toEqual(["diffusers", "a1111", "a1111-pt"]);
     const diffusers = await h.call(`/v1/inversions/${id}/embedding`);
     expect(diffusers.status).toBe(200);
     expect(diffusers.headers.get("content-disposition")).toContain("learned_embeds.safetensors");
@@ -76,6 +84,28 @@ describe("GET /v1/inversions/{id}/embedding", () => {
     const a = decodeEmbedding(new Uint8Array(await a1111.arrayBuffer()), { a1111Name: "toy" });
     expect(a.format).toBe("a1111");
     expect(a.embedding.vectors).toEqual(decoded.embedding.vectors);
+    const pt = await h.call(`/v1/inversions/${id}/embedding?format=a1111-pt`);
+    expect(pt.status).toBe(200);
+    expect(pt.headers.get("content-type")).toBe("application/octet-stream");
+    // The synthetic config has no placeholder token: the A1111 fallback name, with the .pt extension.
+    expect(pt.headers.get("content-disposition")).toBe('attachment; filename="embedding.pt"');
+    const p = decodeEmbedding(new Uint8Array(await pt.arrayBuffer()));
+    expect(p).toMatchObject({ format: "a1111", embedding: { token: "<toy>", step: job.step, numVectors: 1, hiddenSize: 8 } });
+    expect(p.embedding.vectors).toEqual(decoded.embedding.vectors);
+  });
+
+  it("answers 409 for the .pt of a job finished before that format was written, naming the formats it has", async () => {
+    const h = await createHarness({ outputs: embeddingWriter(["diffusers", "a1111"]) });
+    const { id } = (await (await h.post("/v1/inversions", syntheticBody())).json()) as { id: string };
+    await h.dispatcher.drain();
+    const job = (await (await h.call(`/v1/inversions/${id}`)).json()) as { embedding_formats: string[] };
+    expect(job.embedding_formats).toEqual(["diffusers", "a1111"]);
+    const pt = await h.call(`/v1/inversions/${id}/embedding?format=a1111-pt`);
+    expect(pt.status).toBe(409);
+    const body = await problem(pt);
+    expect(body.code).toBe("conflict");
+    expect(body.detail).toBe("This job has no a1111-pt embedding: it finished before that format was written. It has: diffusers, a1111.");
+    expect((await h.call(`/v1/inversions/${id}/embedding?format=a1111`)).status).toBe(200);
   });
 
   it("answers 409 before the job has succeeded, and for a job without that output; 400 for an unknown format", async () => {
@@ -91,6 +121,9 @@ describe("GET /v1/inversions/{id}/embedding", () => {
     const none = await done.call(`/v1/inversions/${plain}/embedding`);
     expect(none.status).toBe(409);
     expect((await problem(none)).detail).toContain("no diffusers embedding");
+    const nonePt = await done.call(`/v1/inversions/${plain}/embedding?format=a1111-pt`);
+    expect(nonePt.status).toBe(409);
+    expect((await problem(nonePt)).detail).toContain("no a1111-pt embedding (a synthetic job has only raw parameters)");
   });
 });
 

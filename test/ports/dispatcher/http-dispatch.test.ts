@@ -12,7 +12,7 @@ import { registerDispatchReceiver } from "../../../src/handlers/dispatch-receive
 import { DispatchError, InProcessDispatcher, parseDispatcherConfig, type Dispatcher, type SliceInvocation } from "../../../src/ports/dispatcher/index.js";
 import { HttpDispatcher, type DispatchFetch } from "../../../src/ports/dispatcher/http/http-dispatcher.js";
 import { DISPATCH_PATH, DISPATCH_TOLERANCE_SECONDS, parseDispatchSecrets, ReplayGuard, signDispatch } from "../../../src/ports/dispatcher/http/protocol.js";
-import { generateWebhookSecret } from "../../../src/services/webhooks/secret.js";
+import { generateWebhookSecret } from "../../../src/core/signing/index.js";
 
 const SECRET = generateWebhookSecret();
 const OTHER = generateWebhookSecret();

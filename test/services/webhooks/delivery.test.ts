@@ -3,12 +3,12 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import {
   deliverWebhook,
   DEFAULT_RETRY_POLICY,
-  generateWebhookSecret,
   retryDelayMs,
   webhookMessage,
   type RetryPolicy,
   type WebhookFetch,
 } from "../../../src/services/webhooks/index.js";
+import { generateWebhookSecret } from "../../../src/core/signing/index.js";
 import { FakeClock } from "./fake-clock.js";
 
 interface Sent {

@@ -7,8 +7,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { z } from "zod";
-import { parseWebhookSecret } from "../../../services/webhooks/secret.js";
-import { signWebhook, verifyWebhook, WebhookVerificationError } from "../../../services/webhooks/signature.js";
+import { parseWebhookSecret, signWebhook, verifyWebhook, WebhookVerificationError } from "../../../core/signing/index.js";
 import { sliceInvocationSchema, type SliceInvocation } from "../dispatcher.js";
 
 /** Where the Node side listens (the embedded server mounts the receiver here). */

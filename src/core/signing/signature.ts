@@ -1,11 +1,11 @@
-import { createHmac, timingSafeEqual } from "node:crypto";
-import { parseWebhookSecret } from "./secret.js";
-
 /**
  * Standard Webhooks signatures (standardwebhooks.com): HMAC-SHA256 over "id.timestamp.body",
  * base64, as "v1,<signature>". Several active secrets (key rotation) give several signatures,
  * space-separated, so receivers holding either secret accept the message.
  */
+import { constantTimeEqual, hmacSha256, toBase64 } from "./hmac-sha256.js";
+import { parseWebhookSecret } from "./secret.js";
+
 export interface WebhookHeaders {
   "webhook-id": string;
   "webhook-timestamp": string;
@@ -16,8 +16,10 @@ export class WebhookVerificationError extends Error {
   override readonly name = "WebhookVerificationError";
 }
 
-function sign(key: Buffer, id: string, timestamp: number, body: string): string {
-  return createHmac("sha256", key).update(`${id}.${timestamp}.${body}`, "utf8").digest("base64");
+const utf8 = new TextEncoder();
+
+function sign(key: Uint8Array, id: string, timestamp: number, body: string): string {
+  return toBase64(hmacSha256(key, utf8.encode(`${id}.${timestamp}.${body}`)));
 }
 
 /** Headers for one delivery attempt; `timestampSeconds` is the attempt's own time. */
@@ -46,13 +48,14 @@ export function verifyWebhook(
   if (!/^\d+$/.test(timestamp)) throw new WebhookVerificationError("webhook-timestamp is not Unix seconds");
   const seconds = Number(timestamp);
   if (Math.abs(nowSeconds - seconds) > toleranceSeconds) throw new WebhookVerificationError("webhook-timestamp outside tolerance");
+  // Compared as base64 text, as the reference implementation does (signers write canonical base64).
   const offered = signature
     .split(" ")
     .filter((part) => part.startsWith("v1,"))
-    .map((part) => Buffer.from(part.slice(3), "base64"));
+    .map((part) => utf8.encode(part.slice(3)));
   for (const secret of secrets) {
-    const expected = Buffer.from(sign(parseWebhookSecret(secret), id, seconds, body), "base64");
-    if (offered.some((candidate) => candidate.length === expected.length && timingSafeEqual(candidate, expected))) return;
+    const expected = utf8.encode(sign(parseWebhookSecret(secret), id, seconds, body));
+    if (offered.some((candidate) => constantTimeEqual(candidate, expected))) return;
   }
   throw new WebhookVerificationError("no matching signature");
 }

@@ -1,13 +1,20 @@
+import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
+import { readdir, readFile } from "node:fs/promises";
+import { join } from "node:path";
 import { Webhook } from "standardwebhooks";
 import { describe, expect, it } from "vitest";
 import {
+  constantTimeEqual,
+  fromBase64,
   generateWebhookSecret,
+  hmacSha256,
   InvalidWebhookSecretError,
   parseWebhookSecret,
   signWebhook,
+  toBase64,
   verifyWebhook,
   WebhookVerificationError,
-} from "../../../src/services/webhooks/index.js";
+} from "../../../src/core/signing/index.js";
 
 const now = () => Math.floor(Date.now() / 1000);
 const secretA = generateWebhookSecret();
@@ -55,7 +62,7 @@ describe("Standard Webhooks signatures", () => {
 
   it("parses whsec_ secrets of 24 to 64 bytes and refuses anything else", () => {
     const secret = generateWebhookSecret((size) => new Uint8Array(size).fill(7));
-    expect(parseWebhookSecret(secret)).toEqual(Buffer.alloc(32, 7));
+    expect(parseWebhookSecret(secret)).toEqual(new Uint8Array(32).fill(7));
     const of = (bytes: number) => `whsec_${Buffer.alloc(bytes, 1).toString("base64")}`;
     expect(parseWebhookSecret(of(24))).toHaveLength(24);
     expect(parseWebhookSecret(of(64))).toHaveLength(64);
@@ -63,5 +70,46 @@ describe("Standard Webhooks signatures", () => {
       expect(() => parseWebhookSecret(bad), bad).toThrow(InvalidWebhookSecretError);
     }
     expect(() => signWebhook("msg", now(), body, [])).toThrow(WebhookVerificationError);
+  });
+});
+
+// The core's HMAC-SHA256 and base64 replace node:crypto and Buffer; checked against them.
+describe("HMAC-SHA256, constant-time comparison and base64 (no platform crypto)", () => {
+  it("equals node:crypto's HMAC for keys shorter than, equal to and longer than a block, and any message", () => {
+    // RFC 4231 test case 2: key "Jefe".
+    const jefe = hmacSha256(new TextEncoder().encode("Jefe"), new TextEncoder().encode("what do ya want for nothing?"));
+    expect(Buffer.from(jefe).toString("hex")).toBe("5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+    for (const keyBytes of [0, 1, 24, 32, 63, 64, 65, 131]) {
+      for (const messageBytes of [0, 1, 55, 56, 64, 119, 1000]) {
+        const key = randomBytes(keyBytes);
+        const message = randomBytes(messageBytes);
+        const expected = createHmac("sha256", key).update(message).digest();
+        expect(Buffer.from(hmacSha256(key, message)).equals(expected), `key ${keyBytes} B, message ${messageBytes} B`).toBe(true);
+      }
+    }
+  });
+
+  it("compares like timingSafeEqual, and unequal lengths as different", () => {
+    const a = randomBytes(32);
+    for (const b of [Buffer.from(a), randomBytes(32), Buffer.concat([a.subarray(0, 31), Buffer.from([a[31]! ^ 1])]), a.subarray(0, 31), Buffer.alloc(0)]) {
+      const expected = a.length === b.length && timingSafeEqual(a, b);
+      expect(constantTimeEqual(a, b)).toBe(expected);
+    }
+    expect(constantTimeEqual(new Uint8Array(0), new Uint8Array(0))).toBe(true);
+  });
+
+  it("encodes and decodes base64 exactly as Buffer does", () => {
+    for (const size of [0, 1, 2, 3, 31, 32, 33, 64]) {
+      const bytes = randomBytes(size);
+      expect(toBase64(bytes)).toBe(bytes.toString("base64"));
+      expect(Buffer.from(fromBase64(bytes.toString("base64"))).equals(bytes)).toBe(true);
+    }
+  });
+
+  it("imports no node: module (core runs in any runtime, Workers included)", async () => {
+    const dir = join(import.meta.dirname, "../../../src/core/signing");
+    for (const file of await readdir(dir)) {
+      expect(await readFile(join(dir, file), "utf8"), file).not.toMatch(/from\s+"node:/);
+    }
   });
 });
