@@ -14,6 +14,7 @@
  *      slice after its current update, before it writes anything: the outcome is "lost", as
  *      when the advance of 6. loses;
  *   4. write the new checkpoint under a key of its own: durable before anything points to it;
+ *      beside it, best-effort, the histories the job view shows (./history-summary.ts);
  *   5. a finished run writes its outputs the same way;
  *   6. advance the record (clearing the lease) with If-Match on the ETag of 2. Losing means another
  *      invocation owns the job: delete what this attempt wrote and stop, with no other effect;
@@ -40,6 +41,7 @@ import { UsageLedger } from "../usage/usage-ledger.js";
 import { keyBudgetCheck, type SpendingCheck } from "../usage/key-budget.js";
 import { checkpointKey, newAttemptId, type OutputWriter } from "./artifacts.js";
 import { noJobEvents, type JobEventSink } from "./events.js";
+import { historySummaryKey, writeHistorySummary } from "./history-summary.js";
 import { DEFAULT_LEASE_TTL_MS, LeaseHeartbeat, type LeaseOwnership } from "./lease-heartbeat.js";
 import { ProgressPublisher, type ProgressOptions } from "./progress.js";
 import { ObjectiveInputError, UnsupportedObjectiveError, type ObjectiveFactory, type PreparedObjective } from "./objectives.js";
@@ -226,6 +228,12 @@ export class StoreSliceService implements SliceService {
     const newCheckpoint = checkpointKey(invocation.jobId, result.state.step, attempt);
     await this.deps.store.put(newCheckpoint, encodeCheckpoint(result.state), { ifNoneMatch: "*", contentType: "application/octet-stream" });
     written.push(newCheckpoint);
+    const summary = historySummaryKey(newCheckpoint);
+    if (summary !== undefined) {
+      // Listed before the write: a write whose answer was lost is discarded too.
+      written.push(summary);
+      await writeHistorySummary(this.deps.store, summary, result.state);
+    }
     const finished = result.state.finished;
     let outputs: Record<string, string> | null = null;
     try {
@@ -275,8 +283,12 @@ export class StoreSliceService implements SliceService {
       next = await this.deps.dispatcher.dispatch({ jobId: invocation.jobId, slice: invocation.slice + 1 });
     }
 
-    // 9. Only now is the previous checkpoint garbage.
-    if (current.record.checkpoint !== null) await this.deps.store.delete(current.record.checkpoint);
+    // 9. Only now is the previous checkpoint garbage (and its history summary).
+    if (current.record.checkpoint !== null) {
+      await this.deps.store.delete(current.record.checkpoint);
+      const summary = historySummaryKey(current.record.checkpoint);
+      if (summary !== undefined) await this.deps.store.delete(summary);
+    }
     return { kind: "advanced", job: advanced.record, outcome: result.outcome, next };
   }
 
