@@ -197,18 +197,18 @@ export class StoreSliceService implements SliceService {
       ...(this.deps.progress ? { options: this.deps.progress } : {}),
     });
     const heartbeat = this.leaseTtlMs > 0 ? new LeaseHeartbeat({ jobs: this.jobs, held: current, clock: this.clock, ttlMs: this.leaseTtlMs }) : undefined;
-    const beat = { beat: () => heartbeat?.beat(), idle: async () => heartbeat?.idle() };
+    const beats = { beat: () => heartbeat?.beat(), idle: async () => heartbeat?.idle() };
     let result;
     let ownership: LeaseOwnership | undefined;
     try {
       result = await runSlice(state, {
-        objective: yieldingObjective(prepared.objective, beat),
+        objective: yieldingObjective(prepared.objective, beats),
         budget: this.deps.budget,
         clock: this.monotonic,
         interrupted: () => (options.signal?.aborted ?? false) || (heartbeat?.lost ?? false),
         onUpdate: (step: number, _params: Float32Array, history: InversionState["history"]) => {
           progress?.update(step, history);
-          beat.beat();
+          beats.beat();
         },
       });
     } finally {
@@ -286,8 +286,8 @@ export class StoreSliceService implements SliceService {
     // 9. Only now is the previous checkpoint garbage (and its history summary).
     if (current.record.checkpoint !== null) {
       await this.deps.store.delete(current.record.checkpoint);
-      const summary = historySummaryKey(current.record.checkpoint);
-      if (summary !== undefined) await this.deps.store.delete(summary);
+      const oldSummary = historySummaryKey(current.record.checkpoint);
+      if (oldSummary !== undefined) await this.deps.store.delete(oldSummary);
     }
     return { kind: "advanced", job: advanced.record, outcome: result.outcome, next };
   }
