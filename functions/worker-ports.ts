@@ -73,6 +73,7 @@ export async function buildWorkerPorts(env: Env, options: WorkerPortsOptions): P
       budget: worker.budget,
       device: worker.device,
       leaseGraceMs: worker.leaseGraceMs,
+      leaseTtlMs: worker.leaseTtlMs,
       events,
     });
   return { ...ports, service, events, webhookPolicy };

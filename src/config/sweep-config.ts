@@ -8,7 +8,8 @@
  *   DVAR_SWEEP_BACKOFF_MS          least wait after a slice's first redispatch; x4 per further one,
  *                                  at most 1 hour (default 60000)
  *
- * A slice's lease (DVAR_SLICE_MAX_MS + DVAR_SLICE_LEASE_GRACE_MS) is written by the slice itself.
+ * A slice's lease (DVAR_SLICE_LEASE_GRACE_MS + DVAR_SLICE_LEASE_TTL_MS, then renewed to
+ * renewal + TTL; see services/slices/lease-heartbeat.ts) is written by the slice itself.
  */
 import { z } from "zod";
 import { DEFAULT_RECOVERY_POLICY, type RecoveryPolicy } from "../services/recovery/recovery-policy.js";

@@ -4,8 +4,11 @@
  *   DVAR_STORE, DVAR_STORE_DIR, DVAR_S3_*   where state lives (store-config.ts)
  *   DVAR_SLICE_MAX_MS         wall-clock budget of one slice (default 600000 = 10 minutes)
  *   DVAR_SLICE_MAX_STEPS      optional cap on updates per slice
- *   DVAR_SLICE_LEASE_GRACE_MS added to the wall budget for a slice's lease (default 300000);
- *                             keep it >= the sandbox timeout margin (docs/DEPLOY.md, recovery)
+ *   DVAR_SLICE_LEASE_TTL_MS   a running slice renews its lease to now + this (default 60000);
+ *                             0: no heartbeat, the lease lasts wall budget + grace
+ *   DVAR_SLICE_LEASE_GRACE_MS start-up allowance of a slice's lease, before its first renewal
+ *                             (default 300000); without the heartbeat, added to the wall budget:
+ *                             keep it then >= the sandbox timeout margin (docs/DEPLOY.md, recovery)
  *   DVAR_DEVICE               what usage records name as the device (default "cpu")
  *
  * S3 credentials are not configuration: the AWS SDK reads AWS_ACCESS_KEY_ID and
@@ -13,6 +16,7 @@
  */
 import { z } from "zod";
 import { DEFAULT_LEASE_GRACE_MS, DEFAULT_SLICE_MAX_MS } from "../ports/dispatcher/config.js";
+import { DEFAULT_LEASE_TTL_MS } from "../services/slices/lease-heartbeat.js";
 import { FsStore, S3Store, type Store } from "../ports/store/index.js";
 import type { SliceBudget } from "../core/inversion/run-slice.js";
 import { blankAsMissing, STORE_ENV_SHAPE, storeConfigFrom, type StoreConfig } from "./store-config.js";
@@ -22,8 +26,10 @@ export type { StoreConfig } from "./store-config.js";
 export interface WorkerConfig {
   readonly store: StoreConfig;
   readonly budget: SliceBudget;
-  /** A slice's lease lasts its wall budget plus this. */
+  /** A slice's lease covers start-up plus one TTL (heartbeat), or its wall budget plus this (no heartbeat). */
   readonly leaseGraceMs: number;
+  /** The lease heartbeat's TTL; 0: no heartbeat. */
+  readonly leaseTtlMs: number;
   readonly device: string;
 }
 
@@ -36,6 +42,7 @@ const envSchema = z.object({
   DVAR_SLICE_MAX_MS: blankAsMissing(z.coerce.number().int().min(1000)),
   DVAR_SLICE_MAX_STEPS: blankAsMissing(z.coerce.number().int().min(1)),
   DVAR_SLICE_LEASE_GRACE_MS: blankAsMissing(z.coerce.number().int().min(0)),
+  DVAR_SLICE_LEASE_TTL_MS: blankAsMissing(z.coerce.number().int().min(0)),
   DVAR_DEVICE: blankAsMissing(z.string().regex(/^[a-z0-9._-]{1,40}$/, "lower-case letters, digits, '.', '_' or '-'")),
 });
 
@@ -52,6 +59,7 @@ export function parseWorkerConfig(env: Readonly<Record<string, string | undefine
       ...(e.DVAR_SLICE_MAX_STEPS === undefined ? {} : { maxSteps: e.DVAR_SLICE_MAX_STEPS as number }),
     },
     leaseGraceMs: (e.DVAR_SLICE_LEASE_GRACE_MS as number | undefined) ?? DEFAULT_LEASE_GRACE_MS,
+    leaseTtlMs: (e.DVAR_SLICE_LEASE_TTL_MS as number | undefined) ?? DEFAULT_LEASE_TTL_MS,
     device: (e.DVAR_DEVICE as string | undefined) ?? "cpu",
   };
 }

@@ -96,6 +96,7 @@ export async function startEmbeddedServer(options: EmbeddedServerOptions): Promi
     budget: config.budget,
     device: config.device,
     leaseGraceMs: config.leaseGraceMs,
+    leaseTtlMs: config.leaseTtlMs,
     events,
   });
   // Jobs whose slice died (in a previous run of this server too) are dispatched again.

@@ -46,13 +46,17 @@ afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 type Kind = "textual_inversion" | "synthetic";
 
-/** Short slices, 1 s wall budget and no lease grace: a dead slice's lease runs out within about a second. */
+/**
+ * Short slices, 1 s wall budget, no lease grace and a 1 s heartbeat TTL (renewals every 333 ms,
+ * so kills land during renewals too): a dead slice's lease runs out within about a second.
+ */
 function envFor(kind: Kind, storeDir: string): Record<string, string> {
   return {
     DVAR_STORE_DIR: storeDir,
     DVAR_SLICE_MAX_STEPS: "2",
     DVAR_SLICE_MAX_MS: "1000",
     DVAR_SLICE_LEASE_GRACE_MS: "0",
+    DVAR_SLICE_LEASE_TTL_MS: "1000",
     DVAR_SWEEP_START_TIMEOUT_MS: "0",
     DVAR_SWEEP_BACKOFF_MS: "0",
   };

@@ -46,7 +46,7 @@ describe("parseInvocationArgs", () => {
 
 describe("parseWorkerConfig", () => {
   it("defaults to the filesystem store, a 10-minute slice and the cpu device", () => {
-    expect(parseWorkerConfig({})).toEqual({ store: { kind: "fs", root: ".dvar/store" }, budget: { maxWallMs: 600_000 }, leaseGraceMs: 300_000, device: "cpu" });
+    expect(parseWorkerConfig({})).toEqual({ store: { kind: "fs", root: ".dvar/store" }, budget: { maxWallMs: 600_000 }, leaseGraceMs: 300_000, leaseTtlMs: 60_000, device: "cpu" });
   });
 
   it("builds an S3 store from DVAR_S3_* without any credential in the configuration", () => {
@@ -60,11 +60,13 @@ describe("parseWorkerConfig", () => {
       DVAR_SLICE_MAX_STEPS: "50",
       DVAR_DEVICE: "nvidia-l40s",
       DVAR_SLICE_LEASE_GRACE_MS: "60000",
+      DVAR_SLICE_LEASE_TTL_MS: "0",
     });
     expect(config).toEqual({
       store: { kind: "s3", bucket: "dvar-jobs", endpoint: "http://127.0.0.1:7480", keyPrefix: "prod/", forcePathStyle: true },
       budget: { maxWallMs: 120_000, maxSteps: 50 },
       leaseGraceMs: 60_000,
+      leaseTtlMs: 0,
       device: "nvidia-l40s",
     });
     expect(createStore(config.store)).toBeInstanceOf(S3Store);
@@ -75,6 +77,7 @@ describe("parseWorkerConfig", () => {
     [{ DVAR_STORE: "s3" }, /DVAR_S3_BUCKET/],
     [{ DVAR_STORE: "s3", DVAR_S3_BUCKET: "Bad_Bucket" }, /DVAR_S3_BUCKET/],
     [{ DVAR_SLICE_MAX_MS: "10" }, /DVAR_SLICE_MAX_MS/],
+    [{ DVAR_SLICE_LEASE_TTL_MS: "-1" }, /DVAR_SLICE_LEASE_TTL_MS/],
     [{ DVAR_DEVICE: "NVIDIA H100" }, /DVAR_DEVICE/],
     [{ DVAR_S3_KEY_PREFIX: "../x/" }, /DVAR_S3_KEY_PREFIX/],
   ])("refuses %j", (env, message) => {

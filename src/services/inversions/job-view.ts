@@ -1,14 +1,12 @@
 /** Job records as API resources: the summary, and the detail with histories and usage. */
 import { decodeCheckpoint } from "../../core/checkpoint/index.js";
-import type { InversionHistory } from "../../core/inversion/state.js";
 import type { Store } from "../../ports/store/index.js";
 import type { Histories, Inversion, InversionSummary } from "../../handlers/schemas/inversion-resource.js";
 import type { JobRecord } from "../jobs/index.js";
+import { readHistorySummary, type HistoryColumns } from "../slices/history-summary.js";
 import { progressTail, readProgress, type JobProgress } from "../slices/progress.js";
 import { OBJECTIVE_KINDS } from "./config-from-request.js";
 import { embeddingFormatsOf } from "./embedding-formats.js";
-
-type HistoryColumns = Pick<InversionHistory, "trainLoss" | "ldet" | "criterion">;
 
 export const MAX_HISTORY_ROWS = 256;
 
@@ -85,15 +83,24 @@ async function jobUsage(store: Store, job: JobRecord): Promise<Inversion["usage"
 }
 
 /**
- * The detail view: reads the latest checkpoint for histories (absent if it was just replaced),
- * extended by the running slice's progress rows when they continue it.
+ * The histories of the record's checkpoint: from the summary the slice wrote beside it, else (jobs
+ * from before summaries, a failed summary write) from the checkpoint itself; null before the first
+ * checkpoint, or when it was just replaced.
+ */
+export async function checkpointHistories(store: Store, job: JobRecord): Promise<HistoryColumns | null> {
+  if (job.checkpoint === null) return null;
+  const summary = await readHistorySummary(store, job.checkpoint, { configHash: job.configHash, step: job.step });
+  if (summary) return summary;
+  const found = await store.get(job.checkpoint);
+  return found ? decodeCheckpoint(found.body, { expectedConfigHash: job.configHash }).history : null;
+}
+
+/**
+ * The detail view: the latest checkpoint's histories (checkpointHistories), extended by the
+ * running slice's progress rows when they continue it.
  */
 export async function describeJob(store: Store, job: JobRecord, now: Date): Promise<Inversion> {
-  let history: HistoryColumns | null = null;
-  if (job.checkpoint !== null) {
-    const found = await store.get(job.checkpoint);
-    if (found) history = decodeCheckpoint(found.body, { expectedConfigHash: job.configHash }).history;
-  }
+  let history = await checkpointHistories(store, job);
   const progress = progressAhead(job, await readProgress(store, job.id));
   if (progress && (history?.trainLoss.length ?? 0) === progress.fromStep) {
     const tail = progressTail(progress);

@@ -29,16 +29,25 @@ export type SliceReport = z.infer<typeof sliceReportSchema>;
 
 /**
  * Which invocation runs the current slice, and until when. Written (If-Match) when a slice
- * starts; cleared by the advance that ends it. A lease past `expiresAt` means the slice died
- * (SIGKILL, lost GPU, sandbox timeout): the recovery sweep may dispatch the slice again.
+ * starts, renewed (If-Match) while it runs (services/slices/lease-heartbeat.ts), cleared by the
+ * advance that ends it. A lease past `expiresAt` means the slice died (SIGKILL, lost GPU,
+ * sandbox timeout) or stalled: the recovery sweep may dispatch the slice again.
  */
 export const sliceLeaseSchema = z.strictObject({
   slice: z.number().int().min(0),
   /** The holding invocation's attempt id. */
   attempt: z.string(),
   startedAt: isoTime,
-  /** Start + slice wall budget + grace: a live slice has always advanced by then. */
+  /**
+   * When the lease runs out, whoever wrote it last: with a heartbeat, start + grace + TTL at the
+   * claim, then last renewal + TTL; without one (`ttlMs` absent: leases written before the
+   * heartbeat, or DVAR_SLICE_LEASE_TTL_MS=0), start + slice wall budget + grace.
+   */
   expiresAt: isoTime,
+  /** The heartbeat's TTL: the holder renews the lease at least every third of it while it runs. */
+  ttlMs: z.number().int().min(1).optional(),
+  /** The last renewal (absent until the first). */
+  renewedAt: isoTime.optional(),
 });
 export type SliceLease = z.infer<typeof sliceLeaseSchema>;
 

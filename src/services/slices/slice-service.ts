@@ -9,8 +9,12 @@
  *      is a duplicate and stops. The recovery sweep (services/recovery) dispatches a slice
  *      again once its lease has expired;
  *   3. load the checkpoint (or build the initial state) and run the core slice runner, which
- *      publishes progress between checkpoints (best-effort, ./progress.ts);
+ *      publishes progress between checkpoints (best-effort, ./progress.ts) and renews the lease
+ *      as it goes (./lease-heartbeat.ts). A renewal that finds the lease taken over stops the
+ *      slice after its current update, before it writes anything: the outcome is "lost", as
+ *      when the advance of 6. loses;
  *   4. write the new checkpoint under a key of its own: durable before anything points to it;
+ *      beside it, best-effort, the histories the job view shows (./history-summary.ts);
  *   5. a finished run writes its outputs the same way;
  *   6. advance the record (clearing the lease) with If-Match on the ETag of 2. Losing means another
  *      invocation owns the job: delete what this attempt wrote and stop, with no other effect;
@@ -31,12 +35,14 @@ import { systemClock, type Clock } from "../../ports/clock.js";
 import { DEFAULT_LEASE_GRACE_MS } from "../../ports/dispatcher/config.js";
 import { parseSliceInvocation, type DispatchReceipt, type Dispatcher, type SliceInvocation } from "../../ports/dispatcher/dispatcher.js";
 import type { Store } from "../../ports/store/index.js";
-import { isTerminal, type JobRecord, type SliceReport } from "../jobs/job-record.js";
+import { isTerminal, type JobRecord, type SliceLease, type SliceReport } from "../jobs/job-record.js";
 import { JobStore, type VersionedJob } from "../jobs/job-store.js";
 import { UsageLedger } from "../usage/usage-ledger.js";
 import { keyBudgetCheck, type SpendingCheck } from "../usage/key-budget.js";
 import { checkpointKey, newAttemptId, type OutputWriter } from "./artifacts.js";
 import { noJobEvents, type JobEventSink } from "./events.js";
+import { historySummaryKey, writeHistorySummary } from "./history-summary.js";
+import { DEFAULT_LEASE_TTL_MS, LeaseHeartbeat, type LeaseOwnership } from "./lease-heartbeat.js";
 import { ProgressPublisher, type ProgressOptions } from "./progress.js";
 import { ObjectiveInputError, UnsupportedObjectiveError, type ObjectiveFactory, type PreparedObjective } from "./objectives.js";
 import { writeDefaultOutputs } from "./textual-inversion.js";
@@ -49,7 +55,10 @@ export interface SliceRunOptions {
 export type SliceRunResult =
   /** This invocation advanced the job. `next` is the successor's receipt when one was dispatched. */
   | { readonly kind: "advanced"; readonly job: JobRecord; readonly outcome: SliceOutcome; readonly next: DispatchReceipt | null }
-  /** Another writer advanced the record first, or another live invocation holds the slice's lease; this one left nothing behind. */
+  /**
+   * Another writer advanced the record first, another live invocation holds the slice's lease,
+   * or a renewal found the lease taken over while this one ran; this one left nothing behind.
+   */
   | { readonly kind: "lost"; readonly job: JobRecord }
   /** A redelivery of the slice that was just completed: billing and the follow-up were made sure of. */
   | { readonly kind: "repaired"; readonly job: JobRecord; readonly next: DispatchReceipt | null }
@@ -77,11 +86,19 @@ export interface SliceServiceDeps {
   readonly monotonic?: () => number;
   readonly attemptId?: () => string;
   /**
-   * Added to the slice's wall budget for its lease (default 5 minutes): model loading and
-   * checkpoint writes happen outside the budget. Keep it at least the sandbox timeout margin,
-   * so a lease expires only once the platform has surely stopped the slice.
+   * Start-up allowance of the lease (default 5 minutes): model loading happens before the first
+   * renewal. With the heartbeat off, the lease lasts the wall budget plus this; keep it then at
+   * least the sandbox timeout margin, so a lease expires only once the platform has surely
+   * stopped the slice.
    */
   readonly leaseGraceMs?: number;
+  /**
+   * The heartbeat's TTL (default 60 s): a running slice renews its lease to now + this, at
+   * least every third of it, from its own step calls (./lease-heartbeat.ts). It must exceed the
+   * longest single objective call (a training step, L_det, a score) plus the checkpoint write
+   * and advance. 0: no heartbeat, the lease lasts wall budget + grace.
+   */
+  readonly leaseTtlMs?: number;
   /** Asked before every slice (default: the job's key's budget in the store). */
   readonly spending?: SpendingCheck;
   /** How often a running slice publishes its progress (./progress.ts; default every 2 s); false: never. */
@@ -111,6 +128,7 @@ export class StoreSliceService implements SliceService {
   private readonly monotonic: () => number;
   private readonly attemptId: () => string;
   private readonly leaseGraceMs: number;
+  private readonly leaseTtlMs: number;
   private readonly spending: SpendingCheck;
 
   constructor(private readonly deps: SliceServiceDeps) {
@@ -122,6 +140,7 @@ export class StoreSliceService implements SliceService {
     this.monotonic = deps.monotonic ?? (() => performance.now());
     this.attemptId = deps.attemptId ?? newAttemptId;
     this.leaseGraceMs = deps.leaseGraceMs ?? DEFAULT_LEASE_GRACE_MS;
+    this.leaseTtlMs = deps.leaseTtlMs ?? DEFAULT_LEASE_TTL_MS;
     this.spending = deps.spending ?? keyBudgetCheck(deps.store);
   }
 
@@ -167,7 +186,8 @@ export class StoreSliceService implements SliceService {
       return this.failJob(current, permanent);
     }
 
-    // 3. The bounded slice, publishing its progress as it goes (best-effort, not fenced).
+    // 3. The bounded slice, publishing its progress as it goes (best-effort, not fenced) and
+    //    renewing its lease (fenced: a lost lease stops it).
     const progress = this.deps.progress === false ? undefined : new ProgressPublisher({
       store: this.deps.store,
       jobId: invocation.jobId,
@@ -176,25 +196,44 @@ export class StoreSliceService implements SliceService {
       monotonic: this.monotonic,
       ...(this.deps.progress ? { options: this.deps.progress } : {}),
     });
+    const heartbeat = this.leaseTtlMs > 0 ? new LeaseHeartbeat({ jobs: this.jobs, held: current, clock: this.clock, ttlMs: this.leaseTtlMs }) : undefined;
+    const beats = { beat: () => heartbeat?.beat(), idle: async () => heartbeat?.idle() };
     let result;
+    let ownership: LeaseOwnership | undefined;
     try {
       result = await runSlice(state, {
-        objective: yieldingObjective(prepared.objective),
+        objective: yieldingObjective(prepared.objective, beats),
         budget: this.deps.budget,
         clock: this.monotonic,
-        interrupted: () => options.signal?.aborted ?? false,
-        ...(progress ? { onUpdate: (step: number, _params: Float32Array, history: InversionState["history"]) => progress.update(step, history) } : {}),
+        interrupted: () => (options.signal?.aborted ?? false) || (heartbeat?.lost ?? false),
+        onUpdate: (step: number, _params: Float32Array, history: InversionState["history"]) => {
+          progress?.update(step, history);
+          beats.beat();
+        },
       });
     } finally {
       await progress?.close();
       await prepared.close?.();
+      // The record to advance (or to give the lease back from) is the last renewal's; a lost
+      // lease is not ours to give back.
+      ownership = await heartbeat?.settle();
+      if (ownership) leased.job = ownership.kind === "held" ? ownership.job : undefined;
     }
+    // Taken over while it ran: the new holder owns the job; write nothing (as a lost advance leaves nothing).
+    if (ownership?.kind === "lost") return { kind: "lost", job: ownership.job };
+    if (ownership?.kind === "held") current = ownership.job;
 
     // 4-5. Everything the advance will point to, durable first, under this attempt's keys.
     const written: string[] = [];
     const newCheckpoint = checkpointKey(invocation.jobId, result.state.step, attempt);
     await this.deps.store.put(newCheckpoint, encodeCheckpoint(result.state), { ifNoneMatch: "*", contentType: "application/octet-stream" });
     written.push(newCheckpoint);
+    const summary = historySummaryKey(newCheckpoint);
+    if (summary !== undefined) {
+      // Listed before the write: a write whose answer was lost is discarded too.
+      written.push(summary);
+      await writeHistorySummary(this.deps.store, summary, result.state);
+    }
     const finished = result.state.finished;
     let outputs: Record<string, string> | null = null;
     try {
@@ -244,8 +283,12 @@ export class StoreSliceService implements SliceService {
       next = await this.deps.dispatcher.dispatch({ jobId: invocation.jobId, slice: invocation.slice + 1 });
     }
 
-    // 9. Only now is the previous checkpoint garbage.
-    if (current.record.checkpoint !== null) await this.deps.store.delete(current.record.checkpoint);
+    // 9. Only now is the previous checkpoint garbage (and its history summary).
+    if (current.record.checkpoint !== null) {
+      await this.deps.store.delete(current.record.checkpoint);
+      const oldSummary = historySummaryKey(current.record.checkpoint);
+      if (oldSummary !== undefined) await this.deps.store.delete(oldSummary);
+    }
     return { kind: "advanced", job: advanced.record, outcome: result.outcome, next };
   }
 
@@ -262,8 +305,7 @@ export class StoreSliceService implements SliceService {
       const held = job.lease;
       if (job.slice !== invocation.slice || isTerminal(job.status) || tries === 4) return { kind: "lost", job };
       if (held !== null && held.slice === invocation.slice && Date.parse(held.expiresAt) > this.clock.now()) return { kind: "lost", job };
-      const now = this.clock.now();
-      const lease = { slice: invocation.slice, attempt, startedAt: this.iso(now), expiresAt: this.iso(now + (this.deps.budget.maxWallMs ?? 0) + this.leaseGraceMs) };
+      const lease = this.newLease(invocation.slice, attempt, this.clock.now());
       const starting = job.status === "queued";
       const claimed = await this.jobs.advance(current, {
         ...job,
@@ -280,6 +322,15 @@ export class StoreSliceService implements SliceService {
       if (!reread) throw new JobNotFoundError(`job "${invocation.jobId}" disappeared while slice ${invocation.slice} started`);
       current = reread;
     }
+  }
+
+  /**
+   * With the heartbeat, the lease first covers start-up (grace) plus one TTL and then lives from
+   * renewal to renewal; without it, it covers the whole wall budget plus grace.
+   */
+  private newLease(slice: number, attempt: string, now: number): SliceLease {
+    if (this.leaseTtlMs > 0) return { slice, attempt, startedAt: this.iso(now), expiresAt: this.iso(now + this.leaseGraceMs + this.leaseTtlMs), ttlMs: this.leaseTtlMs };
+    return { slice, attempt, startedAt: this.iso(now), expiresAt: this.iso(now + (this.deps.budget.maxWallMs ?? 0) + this.leaseGraceMs) };
   }
 
   private async releaseLease(held: VersionedJob): Promise<void> {
@@ -355,19 +406,33 @@ export class StoreSliceService implements SliceService {
 }
 
 /**
- * The objective with a turn of the event loop before every training step. A CPU-bound objective
+ * The objective with a turn of the event loop before every training step: a CPU-bound objective
  * (the synthetic one) would otherwise never let a signal handler or timer run, so SIGTERM could
  * not interrupt the slice; the cost is microseconds against a GPU step of tens of milliseconds.
+ * The heartbeat beats before every call, so a long L_det or score evaluation does not outlast the
+ * lease, and a renewal in flight is waited for before the next training step (./lease-heartbeat.ts).
  */
-function yieldingObjective(objective: Objective): Objective {
+function yieldingObjective(objective: Objective, heartbeat: { beat(): void; idle(): Promise<void> }): Objective {
   return {
     size: objective.size,
     trainLossAndGradient: async (step, params) => {
       await new Promise<void>((resolve) => setImmediate(resolve));
+      await heartbeat.idle();
+      heartbeat.beat();
       return objective.trainLossAndGradient(step, params);
     },
-    evalLoss: (params) => objective.evalLoss(params),
-    ...(objective.evalScore ? { evalScore: (params: Float32Array) => objective.evalScore!(params) } : {}),
+    evalLoss: (params) => {
+      heartbeat.beat();
+      return objective.evalLoss(params);
+    },
+    ...(objective.evalScore
+      ? {
+          evalScore: (params: Float32Array) => {
+            heartbeat.beat();
+            return objective.evalScore!(params);
+          },
+        }
+      : {}),
   };
 }
 

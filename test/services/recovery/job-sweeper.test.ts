@@ -19,7 +19,10 @@ import { allKeys, ObservedStore, RecordingDispatcher, RecordingEvents, synthetic
 
 const T0 = Date.parse("2026-01-01T00:00:00Z");
 const MIN = 60_000;
-/** Lease = 1 minute of wall budget + 1 minute of grace. */
+/**
+ * A claimed lease = 1 minute of start-up grace + the heartbeat's default TTL (1 minute); a slice
+ * that dies before its first renewal (the `dying` objective) loses it 2 minutes after it started.
+ */
 const BUDGET = { maxSteps: 5, maxWallMs: MIN };
 const POLICY: Partial<RecoveryPolicy> = { startTimeoutMs: 10 * MIN, maxRedispatches: 2, initialDelayMs: MIN, multiplier: 4 };
 
@@ -99,6 +102,54 @@ describe("JobSweeper", () => {
     expect(await s.store.get(activeJobKey("job1"))).toBeDefined();
     expect(await s.sweeper.sweep()).toMatchObject({ checked: 1, cleared: 1 });
     expect(await allKeys(s.store, "active-jobs/")).toEqual([]);
+  });
+
+  it("a slice whose heartbeat stops is dispatched again one TTL after its last renewal, not after its budget", async () => {
+    const s = setup();
+    await createJob(s.store);
+    // An hour of wall budget and 5 minutes of grace: without the heartbeat, 65 minutes to notice.
+    // Steps take 30 s (fake); the third never ends.
+    const stalling: ObjectiveFactory = async (config, jobId) => {
+      const prepared = await defaultObjectives()(config, jobId);
+      const inner = prepared.objective;
+      const trainLossAndGradient = async (step: number, params: Float32Array) => {
+        if (step === 2) return new Promise<never>(() => {});
+        s.clock.t += 30_000;
+        return inner.trainLossAndGradient(step, params);
+      };
+      return { ...prepared, objective: { ...inner, trainLossAndGradient } };
+    };
+    const slices = new StoreSliceService({ store: s.store, dispatcher: s.dispatcher, objectives: stalling, budget: { maxSteps: 5, maxWallMs: 60 * MIN }, device: "cpu", clock: s.clock, monotonic: () => 0, leaseGraceMs: 5 * MIN, leaseTtlMs: MIN });
+    void slices.run({ jobId: "job1", slice: 0 });
+    // Renewed after step 0 (30 s) and step 1 (60 s); the claim's lease (grace + TTL) is gone.
+    await vi.waitFor(async () => expect((await s.read()).lease).toMatchObject({ renewedAt: new Date(T0 + MIN).toISOString(), expiresAt: new Date(T0 + 2 * MIN).toISOString() }));
+    const stalled = await s.read();
+
+    s.clock.t = T0 + 2 * MIN - 1;
+    expect(await s.sweeper.sweep()).toMatchObject({ redispatched: [], nextDueAt: T0 + 2 * MIN });
+    expect(await s.read()).toEqual(stalled);
+    s.clock.t = T0 + 2 * MIN;
+    expect((await s.sweeper.sweep()).redispatched).toEqual([{ jobId: "job1", slice: 0, duplicate: false }]);
+    expect(await s.read()).toMatchObject({ status: "running", slice: 0, step: 0, lease: null, redispatch: { slice: 0, count: 1 } });
+
+    // The redispatched slice starts over from the job's start; the job ends bit-identical.
+    for (let slice = 0; slice < 3; slice++) expect((await s.slices().run({ jobId: "job1", slice })).kind).toBe("advanced");
+    const done = await s.read();
+    expect(done).toMatchObject({ status: "succeeded", step: 12 });
+    const state = decodeCheckpoint((await s.store.get(done.checkpoint!))!.body);
+    expect(Buffer.from(state.params.buffer).equals(Buffer.from((await uninterruptedParams()).buffer))).toBe(true);
+  });
+
+  it("a lease written before the heartbeat (no ttlMs) still decides by its budget + grace expiry", async () => {
+    const s = setup();
+    await createJob(s.store);
+    const created = (await s.jobs.read("job1"))!;
+    const old = { slice: 0, attempt: "old", startedAt: new Date(T0).toISOString(), expiresAt: new Date(T0 + 15 * MIN).toISOString() };
+    await s.jobs.advance(created, { ...created.record, status: "running", lease: old });
+    s.clock.t = T0 + 15 * MIN - 1;
+    expect(await s.sweeper.sweep()).toMatchObject({ redispatched: [], nextDueAt: T0 + 15 * MIN });
+    s.clock.t = T0 + 15 * MIN;
+    expect((await s.sweeper.sweep()).redispatched).toEqual([{ jobId: "job1", slice: 0, duplicate: false }]);
   });
 
   it("fails the job with slice_retries_exhausted after the allowed redispatches, backing off between them", async () => {

@@ -348,7 +348,7 @@ describe.each(stores)("StoreSliceService on %s", (_name, makeStore) => {
     expect((await service(store).svc.run({ jobId: "job1", slice: 1 })).kind).toBe("advanced");
   });
 
-  it("takes a lease of wall budget + grace; a live lease stops a duplicate, an expired one is taken over", async () => {
+  it("takes a lease of start-up grace + heartbeat TTL; a live lease stops a duplicate, an expired one is taken over", async () => {
     const store = makeStore();
     await createJob(store);
     let now = Date.parse("2026-01-01T01:00:00Z");
@@ -359,10 +359,11 @@ describe.each(stores)("StoreSliceService on %s", (_name, makeStore) => {
       const prepared = await defaultObjectives()(config, jobId);
       return { ...prepared, objective: { ...prepared.objective, trainLossAndGradient: () => new Promise<never>(() => {}) } };
     };
-    void service(store, { objectives: dying, clock, budget: { maxSteps: 5, maxWallMs: 60_000 }, leaseGraceMs: 30_000, attemptId: () => "dead" }).svc.run({ jobId: "job1", slice: 0 });
+    // 30 s of grace + the default 60 s TTL (the 10-minute wall budget no longer counts).
+    void service(store, { objectives: dying, clock, budget: { maxSteps: 5, maxWallMs: 600_000 }, leaseGraceMs: 30_000, attemptId: () => "dead" }).svc.run({ jobId: "job1", slice: 0 });
     await vi.waitFor(async () => expect((await readJob(store)).lease).not.toBeNull());
     const leased = await readJob(store);
-    expect(leased).toMatchObject({ status: "running", slice: 0, lease: { slice: 0, attempt: "dead", startedAt: "2026-01-01T01:00:00.000Z", expiresAt: "2026-01-01T01:01:30.000Z" } });
+    expect(leased).toMatchObject({ status: "running", slice: 0, lease: { slice: 0, attempt: "dead", startedAt: "2026-01-01T01:00:00.000Z", expiresAt: "2026-01-01T01:01:30.000Z", ttlMs: 60_000 } });
 
     // While the lease lasts, another invocation of the slice is a duplicate: it writes nothing.
     const observed = new ObservedStore(store);

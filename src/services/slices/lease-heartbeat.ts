@@ -1,0 +1,117 @@
+/**
+ * The lease heartbeat: while a slice runs, its lease in the job record is renewed so that it
+ * expires `ttlMs` after the last renewal, and a slice that died is noticed after the TTL instead
+ * of after its whole wall budget plus grace.
+ *
+ * Renewals are driven by the slice's own calls (`beat()` before every objective call and after
+ * every update), never by a timer, so nothing outlives the slice. A beat renews when a third of
+ * the TTL has passed since the last renewal (by the injected clock), so two renewals can be late
+ * or fail before the lease runs out. A renewal runs beside the slice's work (beats meanwhile are
+ * dropped) and the next training step waits for it (`idle()`), so a loss is seen within one step
+ * and at most one renewal is ever in flight. A renewal is an advance of the record with
+ * If-Match, like the claim:
+ *
+ *   - won: the lease's `expiresAt` moves to now + TTL (and `renewedAt` to now); later writes
+ *     (the next renewal, the slice's advance) use the new ETag;
+ *   - lost (412): the record is read again; if it still carries this attempt's lease on a live
+ *     job (another writer changed something else, or our own write landed but its answer was
+ *     lost) the renewal is retried from it; otherwise the slice was taken over (the sweep cleared
+ *     its expired lease, another invocation claimed it and may have advanced), canceled or
+ *     deleted, and `lost` is set: the slice stops after its current update and writes nothing;
+ *   - any other error: ignored, the next due beat tries again (the lease may run out meanwhile,
+ *     and then the fencing above decides).
+ */
+import type { Clock } from "../../ports/clock.js";
+import { isTerminal, type JobRecord, type SliceLease } from "../jobs/job-record.js";
+import type { JobStore, VersionedJob } from "../jobs/job-store.js";
+
+/** Default lease TTL once a slice runs (DVAR_SLICE_LEASE_TTL_MS); 0 turns the heartbeat off. */
+export const DEFAULT_LEASE_TTL_MS = 60 * 1000;
+
+/** Renewals retried from a fresh read after losing to a writer that left this lease in place. */
+const MAX_CONFLICTS = 4;
+
+export interface LeaseHeartbeatDeps {
+  readonly jobs: JobStore;
+  /** The record as the claim wrote it: it holds this invocation's lease. */
+  readonly held: VersionedJob;
+  readonly clock: Clock;
+  readonly ttlMs: number;
+}
+
+export type LeaseOwnership = { readonly kind: "held"; readonly job: VersionedJob } | { readonly kind: "lost"; readonly job: JobRecord };
+
+export class LeaseHeartbeat {
+  private current: VersionedJob;
+  private lostTo: JobRecord | undefined;
+  private lastAt: number;
+  private inFlight: Promise<void> | undefined;
+  private stopped = false;
+  private readonly lease: SliceLease;
+  private readonly renewEveryMs: number;
+
+  constructor(private readonly deps: LeaseHeartbeatDeps) {
+    if (!(deps.ttlMs > 0)) throw new RangeError(`lease TTL must be positive, got ${deps.ttlMs}`);
+    const lease = deps.held.record.lease;
+    if (lease === null) throw new Error(`job "${deps.held.record.id}" holds no lease to renew`);
+    this.current = deps.held;
+    this.lease = lease;
+    this.lastAt = deps.clock.now();
+    this.renewEveryMs = deps.ttlMs / 3;
+  }
+
+  /** True once a renewal found the lease taken over (or the job canceled or gone). */
+  get lost(): boolean {
+    return this.lostTo !== undefined;
+  }
+
+  /** Renews in the background when due; never waits, never throws. */
+  beat(): void {
+    if (this.stopped || this.lostTo || this.inFlight) return;
+    const now = this.deps.clock.now();
+    // A clock that went backwards renews too, rather than waiting for it to catch up.
+    if (now - this.lastAt < this.renewEveryMs && now >= this.lastAt) return;
+    this.lastAt = now;
+    this.inFlight = this.renew(now).finally(() => (this.inFlight = undefined));
+  }
+
+  /** Waits for a renewal in flight (before a training step: a loss then stops the slice one step later at most). */
+  async idle(): Promise<void> {
+    await this.inFlight;
+  }
+
+  /** Stops beating and waits for a renewal in flight: the record to advance from, or the loss. */
+  async settle(): Promise<LeaseOwnership> {
+    this.stopped = true;
+    await this.inFlight;
+    return this.lostTo ? { kind: "lost", job: this.lostTo } : { kind: "held", job: this.current };
+  }
+
+  private async renew(now: number): Promise<void> {
+    try {
+      for (let conflicts = 0; conflicts < MAX_CONFLICTS; conflicts++) {
+        const renewed = await this.deps.jobs.advance(this.current, {
+          ...this.current.record,
+          lease: { ...this.lease, expiresAt: new Date(now + this.deps.ttlMs).toISOString(), renewedAt: new Date(now).toISOString() },
+        });
+        if (renewed) {
+          this.current = renewed;
+          return;
+        }
+        const reread = await this.deps.jobs.read(this.current.record.id);
+        if (!reread || !this.stillOurs(reread.record)) {
+          this.lostTo = reread?.record ?? this.current.record;
+          return;
+        }
+        this.current = reread;
+      }
+    } catch {
+      // Best-effort: the next due beat tries again; the lease's expiry and the fencing decide.
+    }
+  }
+
+  private stillOurs(job: JobRecord): boolean {
+    const lease = job.lease;
+    return !isTerminal(job.status) && job.slice === this.lease.slice && lease !== null && lease.slice === this.lease.slice && lease.attempt === this.lease.attempt;
+  }
+}

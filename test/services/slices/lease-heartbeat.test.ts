@@ -1,0 +1,213 @@
+/**
+ * The lease heartbeat, through the slice service on the embedded stores with a fake clock that
+ * only the test moves (each training step "takes" a fixed time): renewals come from the slice's
+ * own steps, rate-limited to a third of the TTL, and set the lease to renewal + TTL; a slice
+ * whose lease was taken over mid-run stops before writing anything and leaves the new owner's
+ * state byte for byte as it was; without a TTL the lease is the old budget + grace.
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { decodeCheckpoint } from "../../../src/core/checkpoint/index.js";
+import { parseInversionConfig } from "../../../src/core/inversion/config.js";
+import { runSlice } from "../../../src/core/inversion/run-slice.js";
+import { createInitialState } from "../../../src/core/inversion/state.js";
+import { createSyntheticObjective, syntheticSettingsFrom } from "../../../src/core/synthetic/objective.js";
+import { FsStore, MemoryStore, type Store } from "../../../src/ports/store/index.js";
+import { JobSweeper } from "../../../src/services/recovery/index.js";
+import { JobStore, jobRecordKey, newJobRecord, parseJobRecord, type JobRecord, type SliceLease } from "../../../src/services/jobs/index.js";
+import { defaultObjectives, StoreSliceService, type ObjectiveFactory, type SliceServiceDeps } from "../../../src/services/slices/index.js";
+import { usagePrefix } from "../../../src/services/usage/index.js";
+import { allKeys, ObservedStore, RecordingDispatcher, RecordingEvents, syntheticConfig } from "./harness.js";
+
+const root = mkdtempSync(join(tmpdir(), "lease-heartbeat-"));
+let dirs = 0;
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+const stores: Array<[string, () => Store]> = [
+  ["MemoryStore", () => new MemoryStore()],
+  ["FsStore", () => new FsStore({ root: join(root, String(dirs++)), fsync: false })],
+];
+
+const T0 = Date.parse("2026-01-01T00:00:00Z");
+const S = 1000;
+const MIN = 60 * S;
+const iso = (t: number) => new Date(t).toISOString();
+
+class FakeClock {
+  constructor(public t = T0) {}
+  now = () => this.t;
+  sleep = async () => {};
+}
+
+/** The synthetic objective whose training steps each take `stepMs` of the fake clock; `during(s)` runs inside step s. */
+function timedObjectives(clock: FakeClock, stepMs: number, during?: (step: number) => Promise<void>): ObjectiveFactory {
+  return async (config, jobId) => {
+    const prepared = await defaultObjectives()(config, jobId);
+    const inner = prepared.objective;
+    return {
+      ...prepared,
+      objective: {
+        ...inner,
+        trainLossAndGradient: async (step: number, params: Float32Array) => {
+          clock.t += stepMs;
+          await during?.(step);
+          return inner.trainLossAndGradient(step, params);
+        },
+      },
+    };
+  };
+}
+
+function sliceService(store: Store, clock: FakeClock, extra: Partial<SliceServiceDeps> = {}) {
+  const dispatcher = new RecordingDispatcher();
+  const svc = new StoreSliceService({
+    store,
+    dispatcher,
+    objectives: defaultObjectives(),
+    budget: { maxSteps: 12, maxWallMs: 60 * MIN },
+    device: "cpu",
+    events: new RecordingEvents(),
+    clock,
+    monotonic: () => 0,
+    leaseGraceMs: 5 * MIN,
+    leaseTtlMs: MIN,
+    ...extra,
+  });
+  return { svc, dispatcher };
+}
+
+async function createJob(store: Store): Promise<void> {
+  await new JobStore(store).create(newJobRecord({ id: "job1", tenantId: "tenant1", keyId: "key1", config: syntheticConfig(), now: new Date(T0) }));
+}
+
+/** The lease of every record write, in order (null: cleared). */
+function leaseLog(store: ObservedStore): Array<SliceLease | null> {
+  const leases: Array<SliceLease | null> = [];
+  store.afterPut = async (key) => {
+    if (key === jobRecordKey("job1")) leases.push((await new JobStore(store.inner).read("job1"))!.record.lease);
+  };
+  return leases;
+}
+
+/** Every object in the store, key -> bytes (hex), for byte-for-byte comparisons. */
+async function snapshot(store: Store): Promise<Record<string, string>> {
+  const all: Record<string, string> = {};
+  for (const key of await allKeys(store)) all[key] = Buffer.from((await store.get(key))!.body).toString("hex");
+  return all;
+}
+
+async function uninterruptedParams(): Promise<Float32Array> {
+  const parsed = parseInversionConfig(syntheticConfig());
+  const objective = createSyntheticObjective(parsed.seed, syntheticSettingsFrom(parsed.objective));
+  return (await runSlice(createInitialState(parsed, objective.initialParams()), { objective, budget: {}, clock: () => 0 })).state.params;
+}
+
+describe.each(stores)("lease heartbeat on %s", (_name, makeStore) => {
+  it("renews from the slice's own steps, at most every third of the TTL, to renewal + TTL", async () => {
+    const store = new ObservedStore(makeStore());
+    await createJob(store);
+    const leases = leaseLog(store);
+    const clock = new FakeClock();
+    // 12 steps of 7 s: beats at 0, 7, 14, ... 84 s; due every 20 s.
+    const { svc } = sliceService(store, clock, { objectives: timedObjectives(clock, 7 * S), attemptId: () => "a1" });
+    const result = await svc.run({ jobId: "job1", slice: 0 });
+    expect(result.kind).toBe("advanced");
+
+    const claim: SliceLease = { slice: 0, attempt: "a1", startedAt: iso(T0), expiresAt: iso(T0 + 5 * MIN + MIN), ttlMs: MIN };
+    const renewal = (at: number): SliceLease => ({ ...claim, renewedAt: iso(T0 + at), expiresAt: iso(T0 + at + MIN) });
+    expect(leases).toEqual([claim, renewal(21 * S), renewal(42 * S), renewal(63 * S), renewal(84 * S), null]);
+
+    // Each renewal is one record write (If-Match); the advance came from the last one's ETag.
+    const job = (await new JobStore(store).read("job1"))!.record;
+    expect(job).toMatchObject({ status: "succeeded", step: 12, revision: 6, lease: null, updatedAt: iso(T0 + 84 * S) });
+    // The heartbeat does not touch the computation.
+    const state = decodeCheckpoint((await store.get(job.checkpoint!))!.body);
+    expect(Buffer.from(state.params.buffer).equals(Buffer.from((await uninterruptedParams()).buffer))).toBe(true);
+  });
+
+  it("without a TTL the lease lasts wall budget + grace and is never renewed (the lease before the heartbeat)", async () => {
+    const store = new ObservedStore(makeStore());
+    await createJob(store);
+    const leases = leaseLog(store);
+    const clock = new FakeClock();
+    const { svc } = sliceService(store, clock, { objectives: timedObjectives(clock, 7 * S), attemptId: () => "a1", leaseTtlMs: 0 });
+    expect((await svc.run({ jobId: "job1", slice: 0 })).kind).toBe("advanced");
+    expect(leases).toEqual([{ slice: 0, attempt: "a1", startedAt: iso(T0), expiresAt: iso(T0 + 60 * MIN + 5 * MIN) }, null]);
+  });
+
+  it("a slice whose lease is taken over mid-run stops without a checkpoint; the new owner's state stays byte-identical", async () => {
+    const base = makeStore();
+    await createJob(base);
+    const clock = new FakeClock();
+    const dispatcher = new RecordingDispatcher();
+    const sweeper = new JobSweeper({ store: base, dispatcher, clock });
+    let after: Record<string, string> | undefined;
+    // During A's step 2, A stalls past its lease: the sweep dispatches the slice again and B runs it to its advance.
+    const takeover = async (step: number) => {
+      if (step !== 2 || after) return;
+      clock.t = Date.parse((await new JobStore(base).read("job1"))!.record.lease!.expiresAt);
+      expect((await sweeper.sweep()).redispatched).toEqual([{ jobId: "job1", slice: 0, duplicate: false }]);
+      const b = sliceService(base, clock, { budget: { maxSteps: 5 }, attemptId: () => "b" });
+      expect((await b.svc.run({ jobId: "job1", slice: 0 })).kind).toBe("advanced");
+      after = await snapshot(base);
+    };
+    const observed = new ObservedStore(base);
+    const a = sliceService(observed, clock, { budget: { maxSteps: 5 }, objectives: timedObjectives(clock, 30 * S, takeover), attemptId: () => "a" });
+    const result = await a.svc.run({ jobId: "job1", slice: 0 });
+
+    expect(result.kind).toBe("lost");
+    expect(after).toBeDefined();
+    // B's record, checkpoint, usage and everything else: as B left them, byte for byte.
+    expect(await snapshot(base)).toEqual(after);
+    const job = (await new JobStore(base).read("job1"))!.record;
+    expect(job).toMatchObject({ status: "running", slice: 1, step: 5, lease: null });
+    expect(job.checkpoint).toMatch(/-b$/);
+    expect(await allKeys(base, "jobs/job1/checkpoints/")).toEqual([job.checkpoint]);
+    expect(await allKeys(base, usagePrefix("tenant1"))).toHaveLength(1);
+    // A wrote no checkpoint, output or usage at all, and dispatched nothing; its last record write was its own renewal.
+    const aWrites = observed.writes().map((w) => w.key);
+    expect(aWrites.filter((k) => k !== jobRecordKey("job1"))).toEqual([]);
+    expect(a.dispatcher.calls).toEqual([]);
+  });
+
+  it("a slice whose job is canceled stops at its next renewal instead of running to the end", async () => {
+    const store = makeStore();
+    await createJob(store);
+    const clock = new FakeClock();
+    const jobs = new JobStore(store);
+    const cancelAt = async (step: number) => {
+      if (step !== 3) return;
+      const current = (await jobs.read("job1"))!;
+      await jobs.advance(current, { ...current.record, status: "canceled", updatedAt: iso(clock.t), finishedAt: iso(clock.t) });
+    };
+    let steps = 0;
+    const counting: ObjectiveFactory = async (config, jobId) => {
+      const prepared = await timedObjectives(clock, 30 * S, cancelAt)(config, jobId);
+      const train = prepared.objective.trainLossAndGradient;
+      return { ...prepared, objective: { ...prepared.objective, trainLossAndGradient: (s: number, p: Float32Array) => (steps++, train(s, p)) } };
+    };
+    const { svc, dispatcher } = sliceService(store, clock, { objectives: counting });
+    expect((await svc.run({ jobId: "job1", slice: 0 })).kind).toBe("lost");
+    // The renewal due in step 3 (the clock at 120 s, the last renewal at 90 s) finds the job
+    // canceled before step 4 starts; step 4 is the last (12 allowed).
+    expect(steps).toBe(5);
+    expect(await jobs.read("job1").then((j) => j!.record)).toMatchObject({ status: "canceled", slice: 0, checkpoint: null, step: 0 });
+    expect(await allKeys(store, "jobs/job1/checkpoints/")).toEqual([]);
+    expect(dispatcher.calls).toEqual([]);
+  });
+});
+
+describe("lease records", () => {
+  it("a lease written before the heartbeat (no ttlMs, no renewedAt) still parses, unchanged", () => {
+    const record: JobRecord = {
+      ...newJobRecord({ id: "job1", tenantId: "tenant1", keyId: "key1", config: syntheticConfig(), now: new Date(T0) }),
+      status: "running",
+      lease: { slice: 0, attempt: "old", startedAt: iso(T0), expiresAt: iso(T0 + 15 * MIN) },
+    };
+    const parsed = parseJobRecord(JSON.parse(JSON.stringify(record)), "job1");
+    expect(parsed.lease).toEqual({ slice: 0, attempt: "old", startedAt: iso(T0), expiresAt: iso(T0 + 15 * MIN) });
+    expect(() => parseJobRecord({ ...record, lease: { ...record.lease, ttlMs: 0 } }, "job1")).toThrow(/ttlMs/);
+  });
+});
