@@ -36,9 +36,9 @@ figures/ablation.svg, grid.png (per concept: training images, initializer-word,
 DVAR and baseline samples), study.json, report.md (issue 5's table, Table 1, ablation).
 With --tuning, DVAR's N and alpha are calibrated on the concepts of those folders (the
 tuning set; every other concept is held out): each candidate of a grid (N in 50..310,
-alpha in 0.1..0.6) is replayed on the recorded L_det; feasible candidates stop every
+alpha in 0.1..0.8) is replayed on the recorded L_det; feasible candidates stop every
 tuning concept within 15% of --steps; among them the cheapest (median steps) whose median
-score ratio to the baseline is within 1 point of the best is chosen. The acceptance table
+score, as a share of the baseline's median, is within 1 point of the best is chosen. The acceptance table
 then judges the chosen N and alpha on the tuning concepts, and a second table shows them
 on the held-out ones (report.md, study.json "calibration").
 

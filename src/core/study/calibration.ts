@@ -7,7 +7,8 @@
  *
  * Selection (fixed before looking at held-out concepts):
  *   1. feasible: the rule fires on every tuning concept within `maxFraction` of the run;
- *   2. among feasible candidates, the best median score ratio (DVAR / baseline) is found;
+ *   2. among feasible candidates, the best score ratio is found: median DVAR score / median
+ *      baseline score over the concepts, the statistic of issue 5's bar;
  *   3. the chosen one is the cheapest (fewest median steps) whose median ratio is within
  *      `tolerance` of that best, ties to the larger ratio, then to grid order.
  * Step 3 keeps the choice from chasing score noise: two candidates within `tolerance`
@@ -43,7 +44,7 @@ export const DEFAULT_CALIBRATION_RULE = { maxFraction: 0.15, tolerance: 0.01, st
 
 /** The default grid: the paper's two presets' values and the ones around and below them. */
 export const DEFAULT_CALIBRATION_GRID: readonly DvarCandidate[] = [50, 100, 150, 200, 250, 282, 310].flatMap((window) =>
-  [0.1, 0.15, 0.2, 0.25, 0.3, 0.39, 0.5, 0.6].map((threshold) => ({ window, threshold })),
+  [0.1, 0.15, 0.2, 0.25, 0.3, 0.39, 0.5, 0.6, 0.7, 0.8].map((threshold) => ({ window, threshold })),
 );
 
 export function dvarSpecOf(c: DvarCandidate): DvarSpec {
@@ -69,7 +70,7 @@ export interface CandidateOutcome extends DvarCandidate {
   concepts: ConceptOutcome[];
   medianSteps: number;
   maxSteps: number;
-  /** Median over concepts of score / baseline score. */
+  /** Median DVAR score / median baseline score over the concepts (issue 5's statistic). */
   medianRatio: number;
   /** Fires on every concept within maxFraction of the steps. */
   feasible: boolean;
@@ -106,7 +107,7 @@ export function candidateOutcome(
     concepts: outcomes,
     medianSteps: quantile(outcomes.map((o) => o.step), 0.5),
     maxSteps,
-    medianRatio: quantile(outcomes.map((o) => o.ratio), 0.5),
+    medianRatio: quantile(outcomes.map((o) => o.score), 0.5) / quantile(concepts.map((k) => k.baselineScore), 0.5),
     feasible: outcomes.every((o) => o.stopped) && maxSteps <= rule.maxFraction * rule.steps,
   };
 }

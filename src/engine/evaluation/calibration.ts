@@ -92,7 +92,7 @@ export function calibrationMarkdown(c: StudyCalibration): string {
     return o === c.chosen ? `**${text}**` : o.feasible ? text : `(${text})`;
   };
   const lines = [
-    `Tuning concepts (${c.tuning.join(", ")}): per candidate N (rows) and alpha (columns), median DVAR steps / the slowest concept's share of ${c.rule.steps} steps / median score ratio DVAR : baseline. ` +
+    `Tuning concepts (${c.tuning.join(", ")}): per candidate N (rows) and alpha (columns), median DVAR steps / the slowest concept's share of ${c.rule.steps} steps / median DVAR score : median baseline score. ` +
       `In parentheses: not feasible (some concept stops later than ${pct(c.rule.maxFraction)} of the steps, or never). ` +
       `Chosen (bold): among feasible candidates, the fewest median steps whose median ratio is within ${pct(c.rule.tolerance)} of the best feasible ratio.`,
     "",

@@ -71,6 +71,8 @@ export interface ConceptRecord {
 
 export const conceptFiles = (out: string, name: string) => ({
   record: join(out, "concepts", `${name}.json`),
+  /** Scores taken after the record (calibration stops off the cadence), kept for reruns. */
+  extraScores: join(out, "concepts", `${name}.extra-scores.json`),
   embeddings: join(out, "concepts", `${name}.embeddings.safetensors`),
   figure: join(out, "figures", `${name}.svg`),
 });

@@ -6,6 +6,7 @@
  */
 import { fork } from "node:child_process";
 import { existsSync } from "node:fs";
+import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import {
@@ -131,19 +132,35 @@ async function crossConcept(o: StudyOptions, records: readonly ConceptRecord[], 
   return { fewIters, grid };
 }
 
-/** Scores chosen steps of a concept's recorded embeddings with the study's score (one scorer per call). */
-function scoreStepsOf(o: StudyOptions) {
+/**
+ * Scores chosen steps of a concept's recorded embeddings with the study's score, keeping
+ * them in the concept's extra-scores file (keyed by the record's settings) so a rerun
+ * reuses them.
+ */
+function scoreStepsOf(o: StudyOptions, records: readonly ConceptRecord[]) {
   return async (name: string, steps: readonly number[]): Promise<Map<number, number>> => {
-    const concept = o.concepts.find((c) => c.name === name)!;
-    const scorer = await openConceptScorer(o.settings.model, await describeConcept(concept, o.settings), o.settings.threads);
-    const out = new Map<number, number>();
+    const record = records.find((r) => r.concept === name)!;
+    const path = conceptFiles(o.out, name).extraScores;
+    let kept: Record<string, number> = {};
     try {
-      for (const step of steps) out.set(step, (await scorer.score(await embeddingFromFile(conceptFiles(o.out, name).embeddings, step), o.settings.score)).score);
-    } finally {
-      await scorer.close();
+      const file = JSON.parse(await readFile(path, "utf8")) as { settingsKey: string; scores: Record<string, number> };
+      if (file.settingsKey === record.settingsKey) kept = file.scores;
+    } catch {
+      // none yet (or unreadable): score afresh
     }
-    o.log?.(`${name}: scored ${steps.length} more steps for the calibration`);
-    return out;
+    const todo = steps.filter((s) => kept[String(s)] === undefined);
+    if (todo.length > 0) {
+      const concept = o.concepts.find((c) => c.name === name)!;
+      const scorer = await openConceptScorer(o.settings.model, await describeConcept(concept, o.settings), o.settings.threads);
+      try {
+        for (const step of todo) kept[String(step)] = (await scorer.score(await embeddingFromFile(conceptFiles(o.out, name).embeddings, step), o.settings.score)).score;
+      } finally {
+        await scorer.close();
+      }
+      await writeFileAtomic(path, JSON.stringify({ settingsKey: record.settingsKey, scores: kept }) + "\n");
+    }
+    o.log?.(`${name}: ${todo.length} more steps scored for the calibration (${steps.length - todo.length} kept from an earlier run)`);
+    return new Map(steps.map((s) => [s, kept[String(s)]!]));
   };
 }
 
@@ -152,7 +169,7 @@ async function judgedDvar(o: StudyOptions, records: readonly ConceptRecord[]): P
   const preset = { label: `${o.preset} (N=${CRITERION_PRESETS[o.preset].window}, alpha=${CRITERION_PRESETS[o.preset].threshold})`, outcomes: records.map((r) => r.methods[o.preset]) };
   if (!o.calibrate) return { dvar: preset };
   const rule = { ...DEFAULT_CALIBRATION_RULE, steps: o.settings.steps, ...o.calibrate.rule };
-  const calibration: StudyCalibration = await calibrateStudy(records, o.calibrate.tuning, o.calibrate.grid ?? DEFAULT_CALIBRATION_GRID, rule, scoreStepsOf(o));
+  const calibration: StudyCalibration = await calibrateStudy(records, o.calibrate.tuning, o.calibrate.grid ?? DEFAULT_CALIBRATION_GRID, rule, scoreStepsOf(o, records));
   const chosen = calibration.chosen;
   if (!chosen) return { dvar: preset, calibration };
   const outcomes = [...chosen.concepts, ...(calibration.heldOutOutcome?.concepts ?? [])];

@@ -65,6 +65,8 @@ describe("candidateOutcome", () => {
     expect(o.concepts.map((k) => k.step)).toEqual(stops);
     expect(o.concepts.map((k) => k.ratio)).toEqual(stops.map((s) => Math.min(1, s / 500)));
     expect(o.medianSteps).toBe((stops[0]! + stops[1]!) / 2);
+    const scores = stops.map((s, i) => [0.8, 0.5][i]! * Math.min(1, s / 500));
+    expect(o.medianRatio).toBeCloseTo((scores[0]! + scores[1]!) / 2 / ((0.8 + 0.5) / 2), 12);
     expect(o.maxSteps).toBe(stops[1]);
     expect(o.feasible).toBe(stops[1]! <= 500);
   });

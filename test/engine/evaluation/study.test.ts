@@ -174,6 +174,12 @@ describe("the trajectory study on tiny-sd-a", () => {
     const markdown = await readFile(join(out, "report.md"), "utf8");
     expect(markdown).toContain("## Calibration of N and alpha");
     expect(markdown).toContain(`Chosen: **N=${chosen.window}, alpha=${chosen.threshold}**`);
+
+    // a rerun takes the extra scores from the concept's extra-scores file, and decides the same
+    const lines: string[] = [];
+    const again = await runStudy(options(out, { calibrate: { tuning: ["alpha"], grid, rule }, log: (l) => lines.push(l) }));
+    expect(lines.filter((l) => /^alpha: 0 more steps scored/.test(l))).toHaveLength(1);
+    expect(again.report.calibration).toEqual(c);
   }, 300_000);
 
   it("refuses tuning concepts that were not studied", async () => {
