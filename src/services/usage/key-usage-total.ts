@@ -43,21 +43,26 @@ export async function keyUsageTotals(store: Store, tenantId: string, keyId: stri
   const listed = await listRecords(store, usagePrefix(tenantId, keyId));
   let base = stored ? decodeSummary(stored.body) : undefined;
   // A counted record that is no longer listed (deleted): the summary no longer describes the ledger.
-  if (base && listed.filter((r) => contains(base!.counted[r.jobId], r.slice)).length !== base.records) base = undefined;
+  const baseCounted = new Map(Object.entries(base?.counted ?? {}));
+  if (base && listed.filter((r) => contains(baseCounted.get(r.jobId), r.slice)).length !== base.records) {
+    base = undefined;
+    baseCounted.clear();
+  }
 
   const totals = { ...(base?.totals ?? zeroTotals()) };
-  const counted: Record<string, Ranges> = { ...(base?.counted ?? {}) };
+  const counted = baseCounted;
   let records = base?.records ?? 0;
   for (const { key, jobId, slice } of listed) {
-    if (contains(counted[jobId], slice)) continue;
+    if (contains(counted.get(jobId), slice)) continue;
     const found = await store.get(key);
     if (!found) continue; // deleted since the listing: not part of the ledger any more
     add(totals, decodeRecord(found.body));
-    counted[jobId] = insert(counted[jobId] ?? [], slice);
+    counted.set(jobId, insert(counted.get(jobId) ?? [], slice));
     records += 1;
   }
-  if (records !== base?.records || base === undefined) {
-    const next: KeyUsageSummary = { version: 1, totals, records, counted };
+  if (base === undefined || records !== base.records) {
+    // Object.fromEntries defines own properties, whatever the job ids are called.
+    const next: KeyUsageSummary = { version: 1, totals, records, counted: Object.fromEntries(counted) };
     try {
       await store.put(summaryKey, new TextEncoder().encode(JSON.stringify(next)), {
         ...(stored ? { ifMatch: stored.etag } : { ifNoneMatch: "*" }),

@@ -1,8 +1,9 @@
 /**
  * The budget's running usage summary equals the full scan of the ledger (UsageLedger.summarize)
  * after any sequence of appends, retried appends, generations, other keys' records, summary writes
- * that die, readers racing each other and appends, unreadable summaries and deleted records. Every
- * sequence is drawn from the project's seeded counter-based RNG.
+ * that die, readers racing each other and appends, unreadable summaries, deleted records and a job
+ * id that is an Object.prototype name. Every sequence is drawn from the project's seeded
+ * counter-based RNG.
  */
 import { describe, expect, it } from "vitest";
 import { uniforms } from "../../../src/core/rng/stream.js";
@@ -66,7 +67,7 @@ async function runTrial(trial: number, ops: number, dyadic: boolean): Promise<{ 
 
   const randomRecord = (): UsageRecord => {
     const generation = u() < 0.15;
-    const jobId = generation ? `gen_${Math.floor(u() * 6)}` : pick(["inv_a", "inv_b", "inv_c", "inv_d"]);
+    const jobId = generation ? `gen_${Math.floor(u() * 6)}` : pick(["inv_a", "inv_b", "inv_c", "inv_d", "__proto__"]);
     // Mostly the job's next slice; sometimes an earlier one (a retry) or one further on (out of order).
     const next = nextSlice.get(jobId) ?? 0;
     const r = u();
