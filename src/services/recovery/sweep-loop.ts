@@ -17,7 +17,7 @@ export interface SweepLoopOptions {
   readonly schedule?: ScheduleFn;
   /** Told about each pass that did something or met errors. */
   readonly onPass?: (result: SweepResult) => void;
-  /** Told about each upload sweep that deleted or kept something. */
+  /** Told about each upload sweep that deleted something (kept uploads would repeat every pass). */
   readonly onUploads?: (result: UploadSweepResult) => void;
   readonly onError?: (error: unknown) => void;
 }
@@ -46,7 +46,7 @@ export function startSweepLoop(options: SweepLoopOptions): SweepLoop {
     if (options.uploads) {
       try {
         const result = await options.uploads.sweep();
-        if (result.deleted.length > 0 || result.kept.length > 0) options.onUploads?.(result);
+        if (result.deleted.length > 0) options.onUploads?.(result);
       } catch (error) {
         options.onError?.(error);
       }
