@@ -7,17 +7,23 @@
  *   DVAR_SWEEP_MAX_REDISPATCHES    redispatches of one slice before the job fails (default 5)
  *   DVAR_SWEEP_BACKOFF_MS          least wait after a slice's first redispatch; x4 per further one,
  *                                  at most 1 hour (default 60000)
+ *   DVAR_UPLOAD_TTL_DAYS           uploads older than this many days that no queued or running job
+ *                                  names are deleted by the sweep, and new jobs may name an upload
+ *                                  for one day less (default 7, at least 2; 0: uploads never expire)
  *
  * A slice's lease (DVAR_SLICE_LEASE_GRACE_MS + DVAR_SLICE_LEASE_TTL_MS, then renewed to
  * renewal + TTL; see services/slices/lease-heartbeat.ts) is written by the slice itself.
  */
 import { z } from "zod";
+import { DEFAULT_UPLOAD_TTL_DAYS, uploadExpiryOfDays, type UploadExpiry } from "../services/uploads/upload-expiry.js";
 import { DEFAULT_RECOVERY_POLICY, type RecoveryPolicy } from "../services/recovery/recovery-policy.js";
 
 export interface SweepConfig {
   /** 0: no loop in the embedded server. */
   readonly intervalMs: number;
   readonly policy: Partial<RecoveryPolicy>;
+  /** null: uploads never expire (DVAR_UPLOAD_TTL_DAYS=0). */
+  readonly uploadExpiry: UploadExpiry | null;
 }
 
 export class InvalidSweepConfigError extends Error {
@@ -31,6 +37,10 @@ const envSchema = z.object({
   DVAR_SWEEP_START_TIMEOUT_MS: ms,
   DVAR_SWEEP_MAX_REDISPATCHES: z.preprocess((v) => (v === "" ? undefined : v), z.coerce.number().int().min(0).max(100).optional()),
   DVAR_SWEEP_BACKOFF_MS: ms,
+  DVAR_UPLOAD_TTL_DAYS: z.preprocess(
+    (v) => (v === "" ? undefined : v),
+    z.coerce.number().int().refine((d) => d === 0 || d >= 2, "must be 0 (never expire) or a whole number of days >= 2").optional(),
+  ),
 });
 
 export function parseSweepConfig(env: Readonly<Record<string, string | undefined>>): SweepConfig {
@@ -45,5 +55,6 @@ export function parseSweepConfig(env: Readonly<Record<string, string | undefined
     // The cap (1 hour) never undercuts the first wait.
     if (e.DVAR_SWEEP_BACKOFF_MS > DEFAULT_RECOVERY_POLICY.maxDelayMs) policy.maxDelayMs = e.DVAR_SWEEP_BACKOFF_MS;
   }
-  return { intervalMs: e.DVAR_SWEEP_INTERVAL_MS ?? 60_000, policy };
+  const ttlDays = e.DVAR_UPLOAD_TTL_DAYS ?? DEFAULT_UPLOAD_TTL_DAYS;
+  return { intervalMs: e.DVAR_SWEEP_INTERVAL_MS ?? 60_000, policy, uploadExpiry: ttlDays === 0 ? null : uploadExpiryOfDays(ttlDays) };
 }

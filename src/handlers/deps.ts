@@ -11,6 +11,7 @@ import type { ModelCatalog } from "../services/models/model-catalog.js";
 import type { JobEventSink } from "../services/slices/index.js";
 import type { TrainingInputCheck } from "../services/inversions/training-input-error.js";
 import type { WebhookNetworkPolicy } from "../services/webhooks/index.js";
+import type { UploadExpiry } from "../services/uploads/upload-expiry.js";
 import type { UploadStorer } from "../services/uploads/upload-rules.js";
 import type { ApiKeyAuthenticator } from "./middleware/require-api-key.js";
 
@@ -54,6 +55,11 @@ export interface ApiDeps {
    * with the engine; createApi supplies it). Without it (Workers) the first slice checks them.
    */
   readonly trainingInputs?: TrainingInputCheck;
+  /**
+   * How long uploads are kept (upload-expiry.ts): job creation refuses an upload within its job
+   * window of expiry (422 upload_missing). Default DEFAULT_UPLOAD_EXPIRY (7 days); null: never.
+   */
+  readonly uploadExpiry?: UploadExpiry | null;
   /** How often the SSE stream polls the job record (default 500 ms). */
   readonly eventsPollMs?: number;
 }

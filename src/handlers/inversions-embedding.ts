@@ -1,5 +1,6 @@
 /** GET /v1/inversions/{id}/embedding?format=diffusers|a1111|a1111-pt: the learned embedding file. */
 import { createRoute, z } from "@hono/zod-openapi";
+import { A1111_FALLBACK_NAME, a1111EmbeddingName } from "../engine/embeddings/a1111-name.js";
 import { principalOf, type ApiApp } from "./api-env.js";
 import type { ApiDeps } from "./deps.js";
 import { ApiError } from "./errors/index.js";
@@ -29,11 +30,14 @@ export const getEmbeddingRoute = createRoute({
   },
 });
 
-/** diffusers' fixed name; both A1111 files are named after the token, as A1111 calls an embedding by its file name. */
+/**
+ * diffusers' fixed name; both A1111 files carry the name written inside them (the one rule,
+ * `a1111EmbeddingName`), as A1111 calls an embedding by its file name.
+ */
 function fileName(format: EmbeddingFormat, config: Record<string, unknown>): string {
   if (format === "diffusers") return "learned_embeds.safetensors";
-  const token = String((config.objective as { placeholderToken?: unknown } | undefined)?.placeholderToken ?? "embedding");
-  return `${token.replace(/[^A-Za-z0-9._-]+/g, "") || "embedding"}${EMBEDDING_EXTENSIONS[format]}`;
+  const token = (config.objective as { placeholderToken?: unknown } | undefined)?.placeholderToken;
+  return `${typeof token === "string" ? a1111EmbeddingName(token) : A1111_FALLBACK_NAME}${EMBEDDING_EXTENSIONS[format]}`;
 }
 
 function missingFormat(format: EmbeddingFormat, available: EmbeddingFormat[]): ApiError {

@@ -10,13 +10,12 @@ import { principalOf, type ApiApp } from "./api-env.js";
 import { nowOf, type ApiDeps } from "./deps.js";
 import { ApiError } from "./errors/index.js";
 import { BEARER_SECURITY, problemResponses } from "./schemas/common.js";
-import { randomId } from "../services/inversions/inversion-service.js";
-import { uploadKey } from "../services/uploads/upload-keys.js";
+import { newUploadId, uploadKey } from "../services/uploads/upload-keys.js";
 import { MAX_UPLOAD_BYTES, UPLOAD_CONTENT_TYPES, UploadRejectedError, type UploadContentType } from "../services/uploads/upload-rules.js";
 
 export const uploadSchema = z
   .object({
-    id: z.string().openapi({ example: "upl_0c1d2e3f4a5b6c7d8e9f0a1b" }),
+    id: z.string().openapi({ example: "upl_t0mm6zh1c00c1d2e3f4a5b6c7d8e9f", description: "Carries the time it was issued; uploads expire (7 days by default)." }),
     object: z.literal("upload"),
     content_type: z.enum(UPLOAD_CONTENT_TYPES),
     bytes: z.number().int(),
@@ -84,7 +83,7 @@ export function registerCreateUpload(app: ApiApp, deps: ApiDeps): void {
     if (type === "application/json") {
       const { content_type } = c.req.valid("json");
       if (!deps.presignUpload) throw new ApiError("invalid_input", "Presigned uploads need the S3 store; send the image bytes as the body instead.");
-      const id = (deps.newId ?? randomId)("upl");
+      const id = deps.newId ? deps.newId("upl") : newUploadId(nowOf(deps).getTime());
       const signed = await deps.presignUpload(uploadKey(principalOf(c).tenantId, id), content_type, PRESIGNED_URL_TTL_SECONDS);
       return c.json(
         {
@@ -104,7 +103,7 @@ export function registerCreateUpload(app: ApiApp, deps: ApiDeps): void {
     }
     if (!deps.storeUpload) throw new ApiError("not_available_on_edge", "This deployment takes uploads as presigned PUTs only: POST JSON {\"content_type\": ...} instead of the bytes.");
     const bytes = new Uint8Array(await c.req.arrayBuffer());
-    const id = (deps.newId ?? randomId)("upl");
+    const id = deps.newId ? deps.newId("upl") : newUploadId(nowOf(deps).getTime());
     try {
       const upload = await deps.storeUpload(deps.store, principalOf(c).tenantId, id, type as UploadContentType, bytes);
       return c.json(

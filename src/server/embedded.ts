@@ -18,6 +18,7 @@ import { S3Store, type Store } from "../ports/store/index.js";
 import { ApiKeyRegistry } from "../services/auth/index.js";
 import { cachedImageGenerator } from "../services/generations/index.js";
 import { defaultModelCatalog } from "../services/models/model-catalog.js";
+import { UploadSweeper } from "../services/uploads/upload-sweeper.js";
 import { JobSweeper, startSweepLoop, type SweepLoop } from "../services/recovery/index.js";
 import { defaultObjectives, StoreSliceService, type ObjectiveFactory } from "../services/slices/index.js";
 import {
@@ -107,6 +108,8 @@ export async function startEmbeddedServer(options: EmbeddedServerOptions): Promi
       : startSweepLoop({
           sweeper: new JobSweeper({ store, dispatcher, events, policy: sweepConfig.policy, ...(sweepClock ? { clock: sweepClock } : {}) }),
           intervalMs: sweepConfig.intervalMs,
+          ...(sweepConfig.uploadExpiry ? { uploads: new UploadSweeper({ store, expiry: sweepConfig.uploadExpiry, ...(sweepClock ? { clock: sweepClock } : {}) }) } : {}),
+          onUploads: (result) => log(JSON.stringify({ event: "upload_sweep", deleted: result.deleted.length, kept: result.kept.length })),
           ...(sweepClock ? { clock: sweepClock } : {}),
           ...(options.sweep?.schedule ? { schedule: options.sweep.schedule } : {}),
           onPass: (result) =>
@@ -123,6 +126,7 @@ export async function startEmbeddedServer(options: EmbeddedServerOptions): Promi
       device: config.device,
       webhookPolicy,
       events,
+      uploadExpiry: sweepConfig.uploadExpiry,
       ...(store instanceof S3Store ? { presignUpload: (key: string, type: string, ttl: number) => store.presignPut(key, type, ttl) } : {}),
     },
     { logError: (error, c) => log(JSON.stringify({ event: "request_error", method: c.req.method, path: c.req.path, error: String(error) })) },

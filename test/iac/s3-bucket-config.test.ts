@@ -1,8 +1,8 @@
 /**
  * iac/s3: the bucket's lifecycle rules and CORS, as S3 API JSON. Checked against the key layout
- * the code really writes (no rule may delete a current object that holds state), then applied
- * to Ceph RGW with the AWS SDK, read back, and the CORS rule exercised by a browser-style
- * preflight and PUT on a presigned URL (Ceph required under CI=true, like the other S3 tests).
+ * the code really writes (no rule may delete a current object that holds state, but uploads
+ * after their TTL), then applied to Ceph RGW with the AWS SDK, read back, and the CORS rule
+ * exercised by a browser-style preflight and PUT on a presigned URL (Ceph required under CI=true, like the other S3 tests).
  */
 import {
   CreateBucketCommand,
@@ -21,7 +21,8 @@ import { S3Store } from "../../src/ports/store/index.js";
 import { jobRecordKey } from "../../src/services/jobs/index.js";
 import { checkpointKey, outputsPrefix } from "../../src/services/slices/index.js";
 import { usageStoreKey } from "../../src/services/usage/index.js";
-import { uploadKey } from "../../src/services/uploads/upload-keys.js";
+import { DEFAULT_UPLOAD_TTL_DAYS } from "../../src/services/uploads/upload-expiry.js";
+import { uploadKey, UPLOADS_PREFIX } from "../../src/services/uploads/upload-keys.js";
 import { deliveryKey, pendingMarkerKey, webhookSecretKey } from "../../src/services/webhooks/index.js";
 import { rgwInstalled, rgwRequired, startRgw, type Rgw } from "../support/rgw.js";
 
@@ -45,7 +46,7 @@ const STATE_KEYS = [
 
 type Rule = NonNullable<BucketLifecycleConfiguration["Rules"]>[number];
 
-/** The state keys a rule would delete while they are current objects. */
+/** The state keys a rule would delete while they are current objects (uploads: only after the TTL). */
 function currentStateExpiredBy(rule: Rule): string[] {
   if (rule.Status !== "Enabled" || (rule.Expiration?.Days === undefined && rule.Expiration?.Date === undefined)) return [];
   const prefix = rule.Filter?.Prefix ?? rule.Prefix ?? "";
@@ -53,16 +54,18 @@ function currentStateExpiredBy(rule: Rule): string[] {
 }
 
 describe("iac/s3/lifecycle.json", () => {
-  it("never expires a current object that holds state: only incomplete uploads, replaced versions and stale delete markers go", () => {
+  it("expires no current object that holds state but uploads: incomplete uploads, replaced versions, stale delete markers and uploads after the TTL go", () => {
     for (const rule of lifecycle.Rules!) {
       expect(rule.Status).toBe("Enabled");
-      expect(currentStateExpiredBy(rule), rule.ID).toEqual([]);
+      expect(currentStateExpiredBy(rule), rule.ID).toEqual(rule.ID === "expire-uploads" ? [uploadKey("tenant-a", "upl_0123456789ab")] : []);
     }
+    // Uploads expire after the TTL the embedded sweep and job creation use by default.
+    const uploads = lifecycle.Rules!.find((r) => r.ID === "expire-uploads");
+    expect(uploads?.Filter?.Prefix).toBe(UPLOADS_PREFIX);
+    expect(uploads?.Expiration?.Days).toBe(DEFAULT_UPLOAD_TTL_DAYS);
+    expect(uploadKey("any-tenant", "upl_x").startsWith(uploads!.Filter!.Prefix!)).toBe(true);
     // The check itself catches the mistake it exists for.
-    expect(currentStateExpiredBy({ ID: "bad", Status: "Enabled", Filter: { Prefix: "tenants/" }, Expiration: { Days: 30 } })).toEqual([
-      uploadKey("tenant-a", "upl_0123456789ab"),
-      webhookSecretKey("tenant-a"),
-    ]);
+    expect(currentStateExpiredBy({ ID: "bad", Status: "Enabled", Filter: { Prefix: "tenants/" }, Expiration: { Days: 30 } })).toEqual([webhookSecretKey("tenant-a")]);
     const multipart = lifecycle.Rules!.find((r) => r.ID === "abort-incomplete-multipart-uploads");
     expect(multipart?.AbortIncompleteMultipartUpload?.DaysAfterInitiation).toBe(1);
   });
@@ -71,7 +74,7 @@ describe("iac/s3/lifecycle.json", () => {
 describe("iac/s3/cors.json", () => {
   it("lets a browser PUT to a presigned URL with exactly the headers the API tells it to send, and read the ETag", async () => {
     const store = new S3Store({ bucket: "dvar-jobs", endpoint: "https://account.r2.cloudflarestorage.com", region: "auto", credentials: { accessKeyId: "id", secretAccessKey: "secret" } });
-    const signed = await store.presignPut("tenants/t/uploads/upl_0123456789ab", "image/png", 900);
+    const signed = await store.presignPut(uploadKey("t", "upl_0123456789ab"), "image/png", 900);
     const [rule] = cors.CORSRules!;
     expect(rule!.AllowedMethods).toContain("PUT");
     const allowed = rule!.AllowedHeaders!.map((h) => h.toLowerCase());
@@ -126,7 +129,7 @@ if (rgwInstalled() || rgwRequired) {
       });
 
       const store = new S3Store({ bucket, endpoint: rgw!.endpoint, forcePathStyle: true, credentials: { accessKeyId: rgw!.accessKeyId, secretAccessKey: rgw!.secretAccessKey } });
-      const signed = await store.presignPut("tenants/t/uploads/upl_0123456789ab", "image/png", 900);
+      const signed = await store.presignPut(uploadKey("t", "upl_0123456789ab"), "image/png", 900);
       const origin = "https://dashboard.example.com";
       const preflight = await fetch(signed.url, {
         method: "OPTIONS",

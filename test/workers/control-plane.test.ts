@@ -236,7 +236,7 @@ if (rgwInstalled() || rgwRequired) {
       const bytes = readFileSync("test/fixtures/diffusers_preprocess.jpg");
       const put = await fetch(upload.upload_url, { method: "PUT", headers: upload.upload_headers, body: bytes });
       expect(put.status).toBe(200);
-      const stored = await keyStore.get(`tenants/tenant-a/uploads/${upload.id}`);
+      const stored = await keyStore.get(`uploads/tenant-a/${upload.id}`);
       expect(Buffer.from(stored!.body).equals(bytes)).toBe(true);
 
       const created = await api.post("/v1/inversions", SYNTHETIC);

@@ -85,7 +85,8 @@ Running:
 
 Files written to DIR: learned_embeds.safetensors (diffusers: {token: [k, H]}),
 NAME.safetensors and NAME.pt (AUTOMATIC1111-readable safetensors and A1111's own
-torch.save layout, named after the token), history.json,
+torch.save layout; NAME is the token's ASCII letters, digits, _ and -, also the
+name written inside them), history.json,
 history.csv and history.svg (training loss, L_det, DVAR ratio per step),
 checkpoint.safetensors (the whole run state), summary.json. Synthetic runs write
 params.safetensors instead of the embeddings, and no plot.

@@ -18,7 +18,8 @@ import {
   openInversion,
   parseDescription,
 } from "../../engine/inversion/job.js";
-import { a1111FileName, writeInversionOutputs } from "../../engine/inversion/outputs.js";
+import { a1111EmbeddingName } from "../../engine/embeddings/a1111-name.js";
+import { writeInversionOutputs } from "../../engine/inversion/outputs.js";
 import { DEFAULTS, type InvertOptions, type StopChoice } from "./args.js";
 
 /** The synthetic objective is trained at the paper's unscaled learning rate. */
@@ -83,9 +84,9 @@ function initChoice(text: string | undefined): InitChoice {
   return { kind: "word", word: init };
 }
 
-/** Default output folder of a token: runs/<token without punctuation>. */
+/** Default output folder of a token: runs/<its A1111 name>. */
 export function defaultOutDir(token: string): string {
-  return join("runs", a1111FileName(token).replace(/\.safetensors$/, ""));
+  return join("runs", a1111EmbeddingName(token));
 }
 
 export function inversionConfig(description: InversionDescription, seed: number, maxSteps: number, stop: StopChoice): InversionConfigInput {

@@ -1,3 +1,4 @@
+export { A1111_FALLBACK_NAME, a1111EmbeddingName } from "./a1111-name.js";
 export {
   A1111_TENSOR_NAME,
   decodeEmbedding,

@@ -7,16 +7,11 @@
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { InversionState } from "../../core/inversion/index.js";
+import { a1111EmbeddingName } from "../embeddings/a1111-name.js";
 import { encodeA1111Embedding, encodeA1111PtEmbedding, encodeDiffusersEmbedding, type LearnedEmbedding } from "../embeddings/index.js";
 import { type StepHistories, type StopSummary, writeHistoryOutputs } from "../report/index.js";
 
 export const DIFFUSERS_EMBEDDING_FILE = "learned_embeds.safetensors";
-
-/** The A1111 file name: the token without characters file systems or prompts trip over ("<cat-toy>" -> "cat-toy"). */
-export function a1111FileName(token: string): string {
-  const name = token.replace(/[^A-Za-z0-9_-]+/g, "");
-  return `${name.length > 0 ? name : "embedding"}.safetensors`;
-}
 
 export function embeddingOf(state: InversionState, token: string, numVectors: number): LearnedEmbedding {
   return { token, numVectors, hiddenSize: state.params.length / numVectors, vectors: state.params, step: state.step };
@@ -51,7 +46,7 @@ export function stopSummary(state: InversionState): StopSummary {
 /** Writes the three embedding files and the three history files; returns their paths. */
 export async function writeInversionOutputs(dir: string, state: InversionState, token: string, numVectors: number): Promise<string[]> {
   const embedding = embeddingOf(state, token, numVectors);
-  const a1111Name = a1111FileName(token).replace(/\.safetensors$/, "");
+  const a1111Name = a1111EmbeddingName(token);
   const diffusers = join(dir, DIFFUSERS_EMBEDDING_FILE);
   const a1111 = join(dir, `${a1111Name}.safetensors`);
   const a1111Pt = join(dir, `${a1111Name}.pt`);

@@ -110,8 +110,7 @@ code { font-size: .85em; }
       <dl class="facts" id="job-facts"></dl>
       <div class="row" style="margin-top:.6rem">
         <button id="cancel" type="button" disabled>Cancel</button>
-        <button id="download-diffusers" type="button" disabled>Download diffusers embedding</button>
-        <button id="download-a1111" type="button" disabled>Download A1111 embedding</button>
+        <span id="downloads" class="row"></span>
         <span id="download-note" class="muted"></span>
       </div>
       <div id="samples-panel">

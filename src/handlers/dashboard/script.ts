@@ -7,6 +7,14 @@
  * Written without template literals so it can live in a TypeScript string.
  */
 import { MAX_INPUT_IMAGES, MIN_INPUT_IMAGES } from "../schemas/inversion-request.js";
+import { EMBEDDING_EXTENSIONS, type EmbeddingFormat } from "../../services/inversions/embedding-formats.js";
+
+/** Button labels; the buttons themselves follow the job's `embedding_formats`. */
+const EMBEDDING_LABELS = {
+  diffusers: "Download diffusers embedding",
+  a1111: "Download A1111 embedding (.safetensors)",
+  "a1111-pt": "Download A1111 embedding (.pt)",
+} as const satisfies Record<EmbeddingFormat, string>;
 
 export const DASHBOARD_SCRIPT = String.raw`"use strict";
 const $ = (id) => document.getElementById(id);
@@ -15,6 +23,8 @@ const PRESETS = {
   dvar: { name: "dvar", window: 310, threshold: 0.15, every: 1 },
   "dvar-paper": { name: "dvar", window: 282, threshold: 0.39, every: 1 },
 };
+const EMBEDDING_LABELS = ${JSON.stringify(EMBEDDING_LABELS)};
+const EMBEDDING_EXTENSIONS = ${JSON.stringify(EMBEDDING_EXTENSIONS)};
 const uploads = [];
 let watching = null; // { id, abort }
 let current = null; // the latest GET /v1/inversions/{id}
@@ -130,10 +140,39 @@ function render(job) {
     ["error", job.error ? job.error.code + ": " + job.error.message : "-", "error"],
   ]);
   $("cancel").disabled = !(job.status === "queued" || job.status === "running");
-  for (const format of ["diffusers", "a1111"]) $("download-" + format).disabled = !job.embedding_formats.includes(format);
+  renderDownloads(job.embedding_formats);
   $("download-note").textContent = job.status === "succeeded" && job.embedding_formats.length === 0 ? "this objective writes no embedding" : "";
   renderSampleForm(job);
   for (const row of document.querySelectorAll("tr.job")) row.classList.toggle("current", row.dataset.id === job.id);
+}
+
+/** One button per format the job has (rebuilt only when that list changes, so a click is never lost). */
+function renderDownloads(formats) {
+  const box = $("downloads");
+  if (box.dataset.formats === formats.join(",")) return;
+  box.dataset.formats = formats.join(",");
+  box.textContent = "";
+  for (const format of formats) {
+    const button = document.createElement("button");
+    button.type = "button";
+    button.id = "download-" + format;
+    button.dataset.format = format;
+    button.textContent = EMBEDDING_LABELS[format] || "Download " + format + " embedding";
+    box.append(button);
+  }
+}
+
+async function download(format) {
+  if (!current) return;
+  try {
+    const response = await api("/v1/inversions/" + current.id + "/embedding?format=" + encodeURIComponent(format));
+    const name = /filename="([^"]+)"/.exec(response.headers.get("content-disposition") || "");
+    const link = document.createElement("a");
+    link.href = URL.createObjectURL(await response.blob());
+    link.download = name ? name[1] : current.id + "-" + format + (EMBEDDING_EXTENSIONS[format] || "");
+    link.click();
+    setTimeout(() => URL.revokeObjectURL(link.href), 10000);
+  } catch (error) { showJobError(error); }
 }
 
 // ---- samples ------------------------------------------------------------------------------
@@ -381,20 +420,10 @@ $("cancel").addEventListener("click", async () => {
   try { await api("/v1/inversions/" + current.id + "/cancel", { method: "POST" }); } catch (error) { showJobError(error); }
 });
 
-for (const format of ["diffusers", "a1111"]) {
-  $("download-" + format).addEventListener("click", async () => {
-    if (!current) return;
-    try {
-      const response = await api("/v1/inversions/" + current.id + "/embedding?format=" + format);
-      const name = /filename="([^"]+)"/.exec(response.headers.get("content-disposition") || "");
-      const link = document.createElement("a");
-      link.href = URL.createObjectURL(await response.blob());
-      link.download = name ? name[1] : current.id + "-" + format + ".safetensors";
-      link.click();
-      setTimeout(() => URL.revokeObjectURL(link.href), 10000);
-    } catch (error) { showJobError(error); }
-  });
-}
+$("downloads").addEventListener("click", (e) => {
+  const button = e.target.closest("button[data-format]");
+  if (button) download(button.dataset.format);
+});
 
 // A key handed over in the URL fragment (dvar serve --dev-key prints such a link; fragments
 // never reach the server) is kept like a pasted one and removed from the address bar.

@@ -14,7 +14,8 @@ import type { Principal } from "../auth/index.js";
 import { isTerminal, JobStore, newJobRecord, type VersionedJob } from "../jobs/index.js";
 import { noJobEvents, type JobEventSink } from "../slices/events.js";
 import { UnknownModelError, type ModelCatalog } from "../models/model-ids.js";
-import { uploadKey } from "../uploads/upload-keys.js";
+import { DAY_MS, DEFAULT_UPLOAD_EXPIRY, usableForNewJob, type UploadExpiry } from "../uploads/upload-expiry.js";
+import { newUploadId, uploadIssuedAt, uploadKey } from "../uploads/upload-keys.js";
 import { putUpload, type InspectedUpload } from "../uploads/inspected-upload.js";
 import { assertWithinBudget } from "../usage/budget.js";
 import { checkWebhookUrl, WebhookUrlRefusedError, type WebhookNetworkPolicy } from "../webhooks/url-guard.js";
@@ -47,6 +48,8 @@ export interface InversionServiceDeps {
   readonly events?: JobEventSink;
   readonly clock?: Clock;
   readonly newId?: (prefix: "inv" | "upl") => string;
+  /** Uploads older than its job window are refused (422 upload_missing); null: uploads never expire. Default: DEFAULT_UPLOAD_EXPIRY. */
+  readonly uploadExpiry?: UploadExpiry | null;
 }
 
 export function randomId(prefix: string): string {
@@ -82,7 +85,7 @@ export class InversionService {
     images: readonly InspectedUpload[],
     idempotencyKey?: string,
   ): Promise<{ job: VersionedJob; created: boolean }> {
-    const ids = images.map(() => (this.deps.newId ?? randomId)("upl"));
+    const ids = images.map(() => (this.deps.newId ? this.deps.newId("upl") : newUploadId(this.clock.now())));
     const full: CreateInversionRequest = { ...request, images: ids };
     await this.admit(principal, full, images.map((image) => image.bytes));
     const hash = requestHash({ ...request, image_sha256: images.map((image) => image.sha256) });
@@ -114,6 +117,7 @@ export class InversionService {
       numVectors: request.num_vectors,
       images: request.images,
     };
+    if (inline === undefined) this.assertUploadsUsable(request.images);
     if (this.deps.trainingInputs) return this.deps.trainingInputs.check(inputs, inline);
     this.assertModelServed(request.model);
     if (inline === undefined) await this.assertUploadsExist(principal.tenantId, request.images);
@@ -208,6 +212,21 @@ export class InversionService {
     } catch (error) {
       if (error instanceof UnknownModelError) throw new TrainingInputError("unknown_model", `model: ${error.message}`);
       throw error;
+    }
+  }
+
+  /** An upload close to expiry could go before the job is done with it (upload-expiry.ts). */
+  private assertUploadsUsable(ids: readonly string[]): void {
+    const expiry = this.deps.uploadExpiry === undefined ? DEFAULT_UPLOAD_EXPIRY : this.deps.uploadExpiry;
+    if (expiry === null) return;
+    const now = this.clock.now();
+    for (const id of ids) {
+      if (usableForNewJob(expiry, uploadIssuedAt(id), now)) continue;
+      const days = (ms: number) => Number((ms / DAY_MS).toFixed(2));
+      throw new TrainingInputError(
+        "upload_missing",
+        `images: upload "${id}" has expired for new jobs (uploads are kept ${days(expiry.ttlMs)} days and may start a job for ${days(expiry.ttlMs - expiry.jobWindowMs)}); upload the image again`,
+      );
     }
   }
 

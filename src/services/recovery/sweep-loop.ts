@@ -1,18 +1,24 @@
 /**
  * The embedded server's recovery loop: a sweep pass every `intervalMs` (sooner when a waiting
- * job falls due earlier), one pass at a time. Timers are injected so tests can drive it.
+ * job falls due earlier), one pass at a time; each pass then deletes expired uploads when an
+ * upload sweeper is given. Timers are injected so tests can drive it.
  */
 import { systemClock, type Clock } from "../../ports/clock.js";
 import { realTimer, type ScheduleFn } from "../webhooks/delivery-loop.js";
+import type { UploadSweepResult } from "../uploads/upload-sweeper.js";
 import type { SweepResult } from "./job-sweeper.js";
 
 export interface SweepLoopOptions {
   readonly sweeper: { sweep(): Promise<SweepResult> };
+  /** Run after the job sweep in every pass (its own errors go to onError too). */
+  readonly uploads?: { sweep(): Promise<UploadSweepResult> };
   readonly intervalMs: number;
   readonly clock?: Clock;
   readonly schedule?: ScheduleFn;
   /** Told about each pass that did something or met errors. */
   readonly onPass?: (result: SweepResult) => void;
+  /** Told about each upload sweep that deleted something (kept uploads would repeat every pass). */
+  readonly onUploads?: (result: UploadSweepResult) => void;
   readonly onError?: (error: unknown) => void;
 }
 
@@ -36,6 +42,14 @@ export function startSweepLoop(options: SweepLoopOptions): SweepLoop {
       if (result.nextDueAt !== undefined) wait = Math.max(0, Math.min(wait, result.nextDueAt - clock.now()));
     } catch (error) {
       options.onError?.(error);
+    }
+    if (options.uploads) {
+      try {
+        const result = await options.uploads.sweep();
+        if (result.deleted.length > 0) options.onUploads?.(result);
+      } catch (error) {
+        options.onError?.(error);
+      }
     }
     running = undefined;
     if (!closed) cancel = schedule(start, wait);

@@ -18,11 +18,11 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { z } from "zod";
-import { encodeA1111Embedding, encodeA1111PtEmbedding, encodeDiffusersEmbedding } from "../../engine/embeddings/index.js";
+import { a1111EmbeddingName, encodeA1111Embedding, encodeA1111PtEmbedding, encodeDiffusersEmbedding } from "../../engine/embeddings/index.js";
 import { ImageInputError } from "../../engine/images/index.js";
 import { describeInversion, type InversionDescription, InversionJobError, openInversion } from "../../engine/inversion/job.js";
 import { LatentCache, LatentError } from "../../engine/inversion/latents.js";
-import { a1111FileName, embeddingOf } from "../../engine/inversion/outputs.js";
+import { embeddingOf } from "../../engine/inversion/outputs.js";
 import { ModelFolderError } from "../../engine/model/folder.js";
 import { TokenizerError } from "../../engine/tokenizer/clip-tokenizer.js";
 import { stringifyExact } from "../../core/io/exact-json.js";
@@ -158,8 +158,8 @@ async function storeLatents(store: Store, jobId: string, bytes: Uint8Array): Pro
 export const writeEmbeddingOutputs: OutputWriter = async ({ store, job, state, attempt }) => {
   const spec = parseTextualInversionObjective(job.config.objective);
   const embedding = embeddingOf(state, spec.placeholderToken, spec.numVectors);
-  // A1111 calls an embedding by its file name; the API serves both A1111 files under that name.
-  const a1111 = { ...embedding, token: a1111FileName(spec.placeholderToken).replace(/\.safetensors$/, "") };
+  // A1111 calls an embedding by its file name; the API serves both A1111 files under this name.
+  const a1111 = { ...embedding, token: a1111EmbeddingName(spec.placeholderToken) };
   const files: Record<EmbeddingFormat, Uint8Array> = {
     diffusers: encodeDiffusersEmbedding(embedding),
     a1111: encodeA1111Embedding(a1111),

@@ -2,7 +2,7 @@
  * Uploaded training images (embedded mode: the bytes come through the API). An upload is
  * checked before it is stored: its bytes must be the image type it claims to be (so HTML named
  * .png is refused), decodable, and at most MAX_UPLOAD_PIXELS; then it is written create-only
- * under the tenant, `tenants/<t>/uploads/<id>`.
+ * under the tenant, `uploads/<t>/<id>` (upload-keys.ts; they expire, upload-expiry.ts).
  */
 import { createHash } from "node:crypto";
 import sharp from "sharp";

@@ -6,12 +6,13 @@
  */
 import type { Store } from "../../ports/store/index.js";
 import { ApiKeyRegistry } from "../auth/key-registry.js";
-import { UsageLedger } from "./usage-ledger.js";
+import { keyUsageTotals } from "./key-usage-total.js";
 
 /** Why a key may not spend (a sentence for clients), or undefined while it may. */
 export async function budgetRefusal(store: Store, tenantId: string, keyId: string, budgetSeconds: number | undefined): Promise<string | undefined> {
   if (budgetSeconds === undefined) return undefined;
-  const used = await new UsageLedger(store).summarize({ tenantId, keyId });
+  // Counts every record, as summing the ledger would, but reads only those not counted before.
+  const used = await keyUsageTotals(store, tenantId, keyId);
   if (used.seconds < budgetSeconds) return undefined;
   return `the API key ${keyId} has used ${used.seconds.toFixed(1)} of its ${budgetSeconds} device seconds`;
 }
@@ -21,7 +22,7 @@ export type SpendingCheck = (job: { readonly tenantId: string; readonly keyId: s
 
 /**
  * The default check: the key's budget from its record in the store (one listing; the usage
- * ledger is read only when the key has a budget). A key whose record is not in this store has
+ * ledger is read only when the key has a budget, through its running summary: key-usage-total.ts). A key whose record is not in this store has
  * no budget here.
  */
 export function keyBudgetCheck(store: Store): SpendingCheck {

@@ -88,10 +88,13 @@ export async function problem(response: Response): Promise<{ code: string; statu
   return (await response.json()) as { code: string; status: number; detail: string };
 }
 
-/** Every object key in the store except API keys (to assert that a refusal stored nothing). */
+/**
+ * Every object key in the store except API keys and the budget's usage summaries (a cache of the
+ * ledger any budget check may refresh), to assert that a refusal stored nothing.
+ */
 export async function storedKeys(store: Store): Promise<string[]> {
   const page = await store.list("");
-  return page.entries.map((e) => e.key).filter((k) => !k.startsWith("api-keys/"));
+  return page.entries.map((e) => e.key).filter((k) => !k.startsWith("api-keys/") && !k.startsWith("usage-totals/"));
 }
 
 /** The bundled concept's training images, uploaded through POST /v1/uploads; returns their ids. */

@@ -53,7 +53,7 @@ describe("POST /v1/inversions: happy path", () => {
     expect(job.status).toBe("failed");
     expect(job.error.code).toBe("unsupported_objective");
     const record = await new JobStore(h.store).read(created.id);
-    expect(record?.record.config.objective).toMatchObject({ kind: "textual-inversion", images: uploadIds.map((u) => `tenants/tenant-a/uploads/${u}`), numVectors: 1, learnableProperty: "object" });
+    expect(record?.record.config.objective).toMatchObject({ kind: "textual-inversion", images: uploadIds.map((u) => `uploads/tenant-a/${u}`), numVectors: 1, learnableProperty: "object" });
     // scale_lr (default true): the default 5e-3 times the training batch of 4, as `dvar invert` trains.
     expect(record?.record.config.learningRate).toBeCloseTo(0.02, 12);
 

@@ -18,8 +18,8 @@ describe("POST /v1/uploads (embedded mode)", () => {
     expect(response.status).toBe(201);
     const body = (await response.json()) as Record<string, unknown>;
     expect(body).toMatchObject({ object: "upload", content_type: "image/png", bytes: bytes.length, width: 64, height: 48 });
-    expect(await storedKeys(h.store)).toEqual([`tenants/tenant-a/uploads/${body.id}`]);
-    expect(Buffer.from((await h.store.get(`tenants/tenant-a/uploads/${body.id}`))!.body).equals(bytes)).toBe(true);
+    expect(await storedKeys(h.store)).toEqual([`uploads/tenant-a/${body.id}`]);
+    expect(Buffer.from((await h.store.get(`uploads/tenant-a/${body.id}`))!.body).equals(bytes)).toBe(true);
   });
 
   it("refuses HTML named as a PNG, a JPEG sent as PNG, a truncated PNG, an empty body, a text body and a huge image", async () => {

@@ -42,7 +42,7 @@ if (rgwInstalled() || rgwRequired) {
       }
       const upload = uploads[0]!;
       expect(upload.status).toBe("pending");
-      expect(upload.upload_url).toContain(`/${bucket}/api/tenants/tenant-a/uploads/${upload.id}?`);
+      expect(upload.upload_url).toContain(`/${bucket}/api/uploads/tenant-a/${upload.id}?`);
       expect(upload.upload_url).toContain("X-Amz-Signature=");
 
       const job = { objective: "textual_inversion", model: "m", placeholder_token: "<x>", initializer_token: "x", images: uploads.map((u) => u.id) };
@@ -57,7 +57,7 @@ if (rgwInstalled() || rgwRequired) {
         const put = await fetch(u.upload_url, { method: "PUT", headers: u.upload_headers, body: bytes });
         expect(put.status).toBe(200);
       }
-      const stored = await store.get(`tenants/tenant-a/uploads/${upload.id}`);
+      const stored = await store.get(`uploads/tenant-a/${upload.id}`);
       expect(Buffer.from(stored!.body).equals(bytes)).toBe(true);
 
       const created = await h.post("/v1/inversions", job);

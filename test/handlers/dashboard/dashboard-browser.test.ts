@@ -7,6 +7,7 @@ import { serve, type ServerType } from "@hono/node-server";
 import type { AddressInfo } from "node:net";
 import { runKeys } from "../../../src/cli/keys.js";
 import { decodeSafetensors, encodeSafetensors } from "../../../src/core/io/safetensors.js";
+import { decodeEmbedding, encodeA1111PtEmbedding } from "../../../src/engine/embeddings/index.js";
 import { outputsPrefix, type OutputWriter } from "../../../src/services/slices/index.js";
 import { createHarness } from "../api/harness.js";
 import { JobStore } from "../../../src/services/jobs/index.js";
@@ -104,9 +105,8 @@ if (chromiumInstalled() || chromiumRequired) {
       expect(Number(await page.getAttribute("#chart-ratio [data-role=series]", "data-points"))).toBe(finite(job.histories.criterion));
       expect(Number(await page.getAttribute("#chart-loss [data-role=series]", "data-points"))).toBe(finite(job.histories.train_loss));
 
-      // A synthetic job writes no embedding: both downloads stay disabled and the page says why.
-      expect(await page.isDisabled("#download-diffusers")).toBe(true);
-      expect(await page.isDisabled("#download-a1111")).toBe(true);
+      // A synthetic job writes no embedding: no download is offered and the page says why.
+      expect(await page.$$eval("#downloads button", (buttons) => buttons.length)).toBe(0);
       expect(await page.textContent("#download-note")).toBe("this objective writes no embedding");
       // Nor can it be drawn from: the samples panel says what it needs.
       expect(await page.isDisabled("#sample-start")).toBe(true);
@@ -249,16 +249,20 @@ if (chromiumInstalled() || chromiumRequired) {
       }
     }, 60_000);
 
-    it("downloads both embedding formats of a job whose objective wrote them", async () => {
-      // A synthetic job writes no embedding; this writer stores its final parameters under the two
-      // output names the API serves, so the page's download path runs in a second. The real
-      // textual-inversion writer is covered by test/handlers/api/textual-inversion.test.ts.
+    it("offers a download for each embedding format the job has, and each one fetches the API's bytes", async () => {
+      // A synthetic job writes no embedding; this writer stores its final parameters under the
+      // output names the API serves (the two safetensors and A1111's .pt, as the real writer
+      // encodes it), so the page's download path runs in a second. The real textual-inversion
+      // writer is covered by test/handlers/api/textual-inversion.test.ts.
       const writer: OutputWriter = async ({ store: s, job, state, attempt }) => {
         const keys: Record<string, string> = {};
         for (const [name, tensor] of [["embedding.diffusers", "<concept>"], ["embedding.a1111", "emb_params"]] as const) {
           keys[name] = `${outputsPrefix(job.id, attempt)}${name}.safetensors`;
           await s.put(keys[name], encodeSafetensors({ [tensor]: { dtype: "F32", shape: [state.params.length], data: state.params } }), { ifNoneMatch: "*" });
         }
+        keys["embedding.a1111-pt"] = `${outputsPrefix(job.id, attempt)}embedding.a1111-pt.pt`;
+        const pt = encodeA1111PtEmbedding({ token: "embedding", numVectors: 1, hiddenSize: state.params.length, vectors: state.params, step: state.step });
+        await s.put(keys["embedding.a1111-pt"], pt, { ifNoneMatch: "*" });
         return keys;
       };
       const h = await createHarness({ outputs: writer });
@@ -275,10 +279,14 @@ if (chromiumInstalled() || chromiumRequired) {
         await page.fill("#max-steps", "60");
         await page.click("#start");
         await page.waitForFunction(() => document.getElementById("job-status")?.textContent === "succeeded");
-        await page.waitForSelector("#download-a1111:not([disabled])");
+        await page.waitForSelector("#download-a1111-pt");
         const id = (await page.textContent("#job-id"))!;
         expect(await page.textContent("#chart-ratio")).toContain("not a DVAR job");
-        for (const [format, name] of [["diffusers", "learned_embeds.safetensors"], ["a1111", "embedding.safetensors"]] as const) {
+        // The buttons are the job's embedding_formats, in its order.
+        const job = (await (await h.call(`/v1/inversions/${id}`)).json()) as { embedding_formats: string[] };
+        expect(job.embedding_formats).toEqual(["diffusers", "a1111", "a1111-pt"]);
+        expect(await page.$$eval("#downloads button", (buttons) => buttons.map((b) => (b as HTMLButtonElement).dataset.format))).toEqual(job.embedding_formats);
+        for (const [format, name] of [["diffusers", "learned_embeds.safetensors"], ["a1111", "embedding.safetensors"], ["a1111-pt", "embedding.pt"]] as const) {
           const [download] = await Promise.all([page.waitForEvent("download"), page.click(`#download-${format}`)]);
           expect(download.suggestedFilename()).toBe(name);
           const expected = new Uint8Array(await (await h.call(`/v1/inversions/${id}/embedding?format=${format}`)).arrayBuffer());
@@ -286,6 +294,14 @@ if (chromiumInstalled() || chromiumRequired) {
           const chunks: Buffer[] = [];
           for await (const chunk of stream) chunks.push(chunk as Buffer);
           expect(new Uint8Array(Buffer.concat(chunks))).toEqual(expected);
+          if (format === "a1111-pt") {
+            // A torch.save archive is a zip: local file header magic PK\x03\x04.
+            expect(Buffer.from(expected.subarray(0, 4))).toEqual(Buffer.from([0x50, 0x4b, 0x03, 0x04]));
+            const response = await h.call(`/v1/inversions/${id}/embedding?format=a1111-pt`);
+            expect(response.headers.get("content-disposition")).toBe('attachment; filename="embedding.pt"');
+            expect(decodeEmbedding(expected, { a1111Name: "embedding" }).embedding).toMatchObject({ token: "embedding", numVectors: 1, step: 60 });
+            continue;
+          }
           const tensors = decodeSafetensors(expected).tensors;
           expect(Object.keys(tensors)).toEqual([format === "diffusers" ? "<concept>" : "emb_params"]);
         }
