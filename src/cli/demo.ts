@@ -9,12 +9,13 @@ import { runGenerate } from "./generate.js";
 import { runInvert } from "./invert/index.js";
 import { CliUsageError, type Subcommand, parseFlags } from "./command.js";
 
-export const DEMO_DEFAULTS = { model: "models/tiny-sd", concept: "examples/concepts/arrow", out: "runs/demo" };
+export const DEMO_DEFAULTS = { model: "models/tiny-sd", concept: "examples/concepts/arrow", out: "runs/demo", stop: "dvar-tiny-sd" };
 
 const HELP = `Usage: dvar demo [--model DIR] [--concept DIR] [--out DIR] [--stop RULE] [--max-steps N] [--json]
 
 Learns the concept in --concept (default ${DEMO_DEFAULTS.concept}) on --model (default
-${DEMO_DEFAULTS.model}) with DVAR stopping, then draws 4 images of "a photo of a <concept>"
+${DEMO_DEFAULTS.model}) with DVAR stopping (--stop, default ${DEMO_DEFAULTS.stop}: N and alpha
+calibrated for the bundled model), then draws 4 images of "a photo of a <concept>"
 and 4 of the concept's initializer word (the "Suggested initializer word" of its
 README.md, else a random token). --stop and --max-steps are passed to dvar invert. Writes DIR/ (default ${DEMO_DEFAULTS.out}): the inversion's
 files (see dvar invert --help), samples/ and initializer-samples/.`;
@@ -41,7 +42,7 @@ export async function runDemo(argv: string[]): Promise<number> {
   const json = values.json ? ["--json"] : [];
   const code = await runInvert([
     "--model", model, "--images", concept, "--token", token, "--init", init ?? "random", "--out", out,
-    ...(values["max-steps"] ? ["--max-steps", values["max-steps"]] : []), ...(values.stop ? ["--stop", values.stop] : []), ...json,
+    ...(values["max-steps"] ? ["--max-steps", values["max-steps"]] : []), "--stop", values.stop ?? DEMO_DEFAULTS.stop, ...json,
   ]);
   if (code !== 0) return code;
   const draw = (prompt: string, dir: string, embedding: string[]) => runGenerate(["--model", model, "--prompt", prompt, "--n", "4", "--seed", "0", "--out", join(out, dir), ...embedding, ...json]);

@@ -138,7 +138,7 @@ describe("dvar invert flags", () => {
       [["invert", "--synthetic", "--model", "m"], /--synthetic takes no model inputs \(got --model\)/],
       [["invert", "--model", "m", "--images", "i", "--token", "t", "--lr", "0"], /--lr must be a positive number/],
       [["invert", "--model", "m", "--images", "i", "--token", "t", "--property", "colour"], /--property must be object or style/],
-      [["invert", "--synthetic", "--stop", "clip"], /--stop must be one of dvar, dvar-paper, fixed, ema, hall, trend/],
+      [["invert", "--synthetic", "--stop", "clip"], /--stop must be one of dvar, dvar-paper, dvar-tiny-sd, fixed, ema, hall, trend/],
       [["invert", "--synthetic", "--max-steps", "0"], /--max-steps must be an integer >= 1/],
       [["invert", "--synthetic", "--max-steps", "1e3"], /--max-steps must be an integer/],
       [["invert", "--synthetic", "--seed", "-1"], /--seed/],

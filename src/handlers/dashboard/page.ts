@@ -85,6 +85,7 @@ code { font-size: .85em; }
           <select id="stopping">
             <option value="dvar">dvar (N=310, alpha=0.15)</option>
             <option value="dvar-paper">dvar-paper (N=282, alpha=0.39)</option>
+            <option value="dvar-tiny-sd">dvar-tiny-sd (N=250, alpha=0.8; calibrated for tiny-sd)</option>
             <option value="fixed">fixed (max steps)</option>
           </select>
         </label>

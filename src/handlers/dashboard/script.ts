@@ -6,6 +6,7 @@
  * POST /v1/generations; their PNGs are fetched with the key and shown as blob: URLs.
  * Written without template literals so it can live in a TypeScript string.
  */
+import { CRITERION_PRESETS } from "../../core/stopping/spec.js";
 import { MAX_INPUT_IMAGES, MIN_INPUT_IMAGES } from "../schemas/inversion-request.js";
 import { EMBEDDING_EXTENSIONS, type EmbeddingFormat } from "../../services/inversions/embedding-formats.js";
 
@@ -19,10 +20,7 @@ const EMBEDDING_LABELS = {
 export const DASHBOARD_SCRIPT = String.raw`"use strict";
 const $ = (id) => document.getElementById(id);
 const KEY = "dvar.apiKey";
-const PRESETS = {
-  dvar: { name: "dvar", window: 310, threshold: 0.15, every: 1 },
-  "dvar-paper": { name: "dvar", window: 282, threshold: 0.39, every: 1 },
-};
+const PRESETS = ${JSON.stringify({ dvar: CRITERION_PRESETS.dvar, "dvar-paper": CRITERION_PRESETS["dvar-paper"], "dvar-tiny-sd": CRITERION_PRESETS["dvar-tiny-sd"] })};
 const EMBEDDING_LABELS = ${JSON.stringify(EMBEDDING_LABELS)};
 const EMBEDDING_EXTENSIONS = ${JSON.stringify(EMBEDDING_EXTENSIONS)};
 const uploads = [];

@@ -110,6 +110,7 @@ describe("criterion specs", () => {
     expect(signals).toEqual([
       ["dvar", "ldet"],
       ["dvar", "ldet"],
+      ["dvar", "ldet"],
       ["fixed", "none"],
       ["ema", "ldet"],
       ["hall", "ldet"],
