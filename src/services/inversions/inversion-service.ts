@@ -22,7 +22,7 @@ import { assertWithinBudget } from "../usage/budget.js";
 import { checkWebhookUrl, WebhookUrlRefusedError, type WebhookNetworkPolicy } from "../webhooks/url-guard.js";
 import type { CreateInversionRequest, TextualInversionUploadConfig } from "../../handlers/schemas/inversion-request.js";
 import { configFromRequest } from "./config-from-request.js";
-import { claimIdempotencyKey, requestHash } from "./idempotency.js";
+import { claimIdempotencyKey, findIdempotencyClaim, requestHash } from "./idempotency.js";
 import { indexJob, listJobIds } from "./job-index.js";
 import { TrainingInputError, type TrainingInputCheck } from "./training-input-error.js";
 
@@ -68,9 +68,15 @@ export class InversionService {
     this.events = deps.events ?? noJobEvents;
   }
 
-  /** Creates (or, for a repeated Idempotency-Key, finds) the job and dispatches its first slice. */
+  /**
+   * Creates (or, for a repeated Idempotency-Key, finds) the job and dispatches its first slice.
+   * A replay is looked up before any other check, so it answers the original job even when its
+   * uploads have expired or the key's budget has run out since.
+   */
   async create(principal: Principal, request: CreateInversionRequest, idempotencyKey?: string): Promise<{ job: VersionedJob; created: boolean }> {
     const idempotency = idempotencyKey === undefined ? undefined : { key: idempotencyKey, hash: requestHash(request) };
+    const replayed = await this.replay(principal, idempotency);
+    if (replayed) return replayed;
     await this.admit(principal, request);
     const images = request.objective === "textual_inversion" ? request.images : [];
     return this.persist(principal, request, idempotency, {
@@ -99,6 +105,8 @@ export class InversionService {
   ): Promise<{ job: VersionedJob; created: boolean }> {
     const hash = requestHash({ ...request, image_sha256: images.map((image) => image.sha256) });
     const idempotency = idempotencyKey === undefined ? undefined : { key: idempotencyKey, hash };
+    const replayed = await this.replay(principal, idempotency);
+    if (replayed) return replayed;
     const ids = images.map(() => (this.deps.newId ? this.deps.newId("upl") : newUploadId(this.clock.now())));
     const full: CreateInversionRequest = { ...request, images: ids };
     await this.admit(principal, full, images.map((image) => image.bytes));
@@ -108,6 +116,19 @@ export class InversionService {
       },
       source: async (i) => ({ bytes: images[i]!.bytes, contentType: images[i]!.contentType }),
     });
+  }
+
+  /**
+   * The job an earlier request with this Idempotency-Key created (its follow-ups finished), or
+   * undefined: no such request, or it died before its job was stored (then this one goes
+   * through every check and finishes it). Another body under the key: IdempotencyKeyReusedError.
+   */
+  private async replay(principal: Principal, idempotency: { key: string; hash: string } | undefined): Promise<{ job: VersionedJob; created: boolean } | undefined> {
+    if (idempotency === undefined) return undefined;
+    const claim = await findIdempotencyClaim(this.deps.store, principal.tenantId, idempotency.key, idempotency.hash);
+    const job = claim && (await this.jobs.read(claim.jobId));
+    if (!job) return undefined;
+    return { job: await this.finish(principal, job), created: false };
   }
 
   /**
