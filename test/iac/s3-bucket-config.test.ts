@@ -18,7 +18,7 @@ import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { S3Store } from "../../src/ports/store/index.js";
-import { jobRecordKey } from "../../src/services/jobs/index.js";
+import { jobInputKey, jobRecordKey } from "../../src/services/jobs/index.js";
 import { checkpointKey, outputsPrefix } from "../../src/services/slices/index.js";
 import { usageStoreKey } from "../../src/services/usage/index.js";
 import { DEFAULT_UPLOAD_TTL_DAYS } from "../../src/services/uploads/upload-expiry.js";
@@ -35,6 +35,7 @@ const cors = JSON.parse(readFileSync("iac/s3/cors.json", "utf8")) as CORSConfigu
 const STATE_KEYS = [
   jobRecordKey("inv_abc"),
   checkpointKey("inv_abc", 12, "att1"),
+  jobInputKey("inv_abc", 0),
   `${outputsPrefix("inv_abc", "att1")}learned_embeds.safetensors`,
   uploadKey("tenant-a", "upl_0123456789ab"),
   usageStoreKey({ tenantId: "tenant-a", keyId: "key1", jobId: "inv_abc", slice: 0 }),

@@ -1,7 +1,9 @@
 /**
  * From the public request to the engine's InversionConfig. The objective record names what the
- * slice's objective factory needs; for Textual Inversion the images are Store keys of the
- * tenant's uploads, so the config hash covers exactly which inputs the job trains on.
+ * slice's objective factory needs; for Textual Inversion `images` are Store keys of the tenant's
+ * uploads the job was created from and `inputs` the keys of the job's own copies of them
+ * (services/jobs/job-inputs.ts), which its slices read, so the config hash covers exactly which
+ * inputs the job trains on.
  */
 import type { InversionConfigInput } from "../../core/inversion/config.js";
 import { SYNTHETIC_DEFAULTS } from "../../core/synthetic/objective.js";
@@ -18,7 +20,8 @@ export const ENGINE_TRAIN_BATCH_SIZE = 4;
 /** The objective kind the slice service's registry is asked for. */
 export const OBJECTIVE_KINDS = { textual_inversion: "textual-inversion", synthetic: "synthetic" } as const;
 
-export function configFromRequest(request: CreateInversionRequest, tenantId: string): InversionConfigInput {
+/** `inputs`: the job's copies of the request's images, in order (absent while the job id is not final). */
+export function configFromRequest(request: CreateInversionRequest, tenantId: string, inputs?: readonly string[]): InversionConfigInput {
   const base = {
     seed: request.seed,
     maxSteps: request.max_steps,
@@ -43,6 +46,7 @@ export function configFromRequest(request: CreateInversionRequest, tenantId: str
       numVectors: request.num_vectors,
       learnableProperty: request.learnable_property,
       images: request.images.map((id) => uploadKey(tenantId, id)),
+      ...(inputs === undefined ? {} : { inputs: [...inputs] }),
     },
   };
 }

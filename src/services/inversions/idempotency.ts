@@ -3,6 +3,8 @@
  * id and the request's hash); a repeat with the same body gets the same job, a repeat with a
  * different body is refused. The claim is written before the job, so a request that died
  * half-way is finished by its retry (every later write is create-only or harmless to repeat).
+ * A service looks the key up (findIdempotencyClaim) before its other checks, so a replay gets
+ * the original answer even when those checks would now refuse the request.
  */
 import { createHash } from "node:crypto";
 import { PreconditionFailedError } from "../../ports/store/errors.js";
@@ -31,6 +33,18 @@ function claimKey(tenantId: string, idempotencyKey: string): string {
 }
 
 /**
+ * The earlier claim of this key when it was made for the same request (hash), undefined when the
+ * key is unclaimed; IdempotencyKeyReusedError when it was claimed for a different request.
+ */
+export async function findIdempotencyClaim(store: Store, tenantId: string, idempotencyKey: string, hash: string): Promise<IdempotencyClaim | undefined> {
+  const found = await store.get(claimKey(tenantId, idempotencyKey));
+  if (!found) return undefined;
+  const earlier = JSON.parse(new TextDecoder().decode(found.body)) as IdempotencyClaim;
+  if (earlier.requestHash !== hash) throw new IdempotencyKeyReusedError("this Idempotency-Key was already used with a different request body");
+  return earlier;
+}
+
+/**
  * Claims the key for `proposed`, or returns the earlier claim when the same request was made
  * before; throws IdempotencyKeyReusedError when the key was used for a different request.
  */
@@ -42,11 +56,7 @@ export async function claimIdempotencyKey(store: Store, tenantId: string, idempo
   } catch (error) {
     if (!(error instanceof PreconditionFailedError)) throw error;
   }
-  const found = await store.get(key);
-  if (!found) throw new Error(`idempotency claim ${key} vanished after a create conflict`);
-  const earlier = JSON.parse(new TextDecoder().decode(found.body)) as IdempotencyClaim;
-  if (earlier.requestHash !== proposed.requestHash) {
-    throw new IdempotencyKeyReusedError("this Idempotency-Key was already used with a different request body");
-  }
+  const earlier = await findIdempotencyClaim(store, tenantId, idempotencyKey, proposed.requestHash);
+  if (!earlier) throw new Error(`idempotency claim ${key} vanished after a create conflict`);
   return earlier;
 }

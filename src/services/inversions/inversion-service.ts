@@ -11,7 +11,8 @@ import type { Dispatcher } from "../../ports/dispatcher/index.js";
 import { PreconditionFailedError } from "../../ports/store/errors.js";
 import type { Store } from "../../ports/store/store.js";
 import type { Principal } from "../auth/index.js";
-import { isTerminal, JobStore, newJobRecord, type VersionedJob } from "../jobs/index.js";
+import { isTerminal, JobStore, newJobRecord, type JobRecord, type VersionedJob } from "../jobs/index.js";
+import { deleteJobInputs, writeJobInput, type JobInputSource } from "../jobs/job-inputs.js";
 import { noJobEvents, type JobEventSink } from "../slices/events.js";
 import { UnknownModelError, type ModelCatalog } from "../models/model-ids.js";
 import { DAY_MS, DEFAULT_UPLOAD_EXPIRY, usableForNewJob, type UploadExpiry } from "../uploads/upload-expiry.js";
@@ -21,7 +22,7 @@ import { assertWithinBudget } from "../usage/budget.js";
 import { checkWebhookUrl, WebhookUrlRefusedError, type WebhookNetworkPolicy } from "../webhooks/url-guard.js";
 import type { CreateInversionRequest, TextualInversionUploadConfig } from "../../handlers/schemas/inversion-request.js";
 import { configFromRequest } from "./config-from-request.js";
-import { claimIdempotencyKey, requestHash } from "./idempotency.js";
+import { claimIdempotencyKey, findIdempotencyClaim, requestHash } from "./idempotency.js";
 import { indexJob, listJobIds } from "./job-index.js";
 import { TrainingInputError, type TrainingInputCheck } from "./training-input-error.js";
 
@@ -67,10 +68,27 @@ export class InversionService {
     this.events = deps.events ?? noJobEvents;
   }
 
-  /** Creates (or, for a repeated Idempotency-Key, finds) the job and dispatches its first slice. */
+  /**
+   * Creates (or, for a repeated Idempotency-Key, finds) the job and dispatches its first slice.
+   * A replay is looked up before any other check, so it answers the original job even when its
+   * uploads have expired or the key's budget has run out since.
+   */
   async create(principal: Principal, request: CreateInversionRequest, idempotencyKey?: string): Promise<{ job: VersionedJob; created: boolean }> {
+    const idempotency = idempotencyKey === undefined ? undefined : { key: idempotencyKey, hash: requestHash(request) };
+    const replayed = await this.replay(principal, idempotency);
+    if (replayed) return replayed;
     await this.admit(principal, request);
-    return this.persist(principal, request, idempotencyKey === undefined ? undefined : { key: idempotencyKey, hash: requestHash(request) }, async () => {});
+    const images = request.objective === "textual_inversion" ? request.images : [];
+    return this.persist(principal, request, idempotency, {
+      stage: async () => {},
+      source: async (i) => {
+        const id = images[i]!;
+        const found = await this.deps.store.get(uploadKey(principal.tenantId, id));
+        // Deleted between the check and the copy (an expiry sweep, S3's lifecycle rule).
+        if (!found) throw new TrainingInputError("upload_missing", `images: upload "${id}" does not exist`);
+        return { bytes: found.body, etag: found.etag };
+      },
+    });
   }
 
   /**
@@ -85,13 +103,32 @@ export class InversionService {
     images: readonly InspectedUpload[],
     idempotencyKey?: string,
   ): Promise<{ job: VersionedJob; created: boolean }> {
+    const hash = requestHash({ ...request, image_sha256: images.map((image) => image.sha256) });
+    const idempotency = idempotencyKey === undefined ? undefined : { key: idempotencyKey, hash };
+    const replayed = await this.replay(principal, idempotency);
+    if (replayed) return replayed;
     const ids = images.map(() => (this.deps.newId ? this.deps.newId("upl") : newUploadId(this.clock.now())));
     const full: CreateInversionRequest = { ...request, images: ids };
     await this.admit(principal, full, images.map((image) => image.bytes));
-    const hash = requestHash({ ...request, image_sha256: images.map((image) => image.sha256) });
-    return this.persist(principal, full, idempotencyKey === undefined ? undefined : { key: idempotencyKey, hash }, async () => {
-      for (const [i, image] of images.entries()) await putUpload(this.deps.store, principal.tenantId, ids[i]!, image);
+    return this.persist(principal, full, idempotency, {
+      stage: async () => {
+        for (const [i, image] of images.entries()) await putUpload(this.deps.store, principal.tenantId, ids[i]!, image);
+      },
+      source: async (i) => ({ bytes: images[i]!.bytes, contentType: images[i]!.contentType }),
     });
+  }
+
+  /**
+   * The job an earlier request with this Idempotency-Key created (its follow-ups finished), or
+   * undefined: no such request, or it died before its job was stored (then this one goes
+   * through every check and finishes it). Another body under the key: IdempotencyKeyReusedError.
+   */
+  private async replay(principal: Principal, idempotency: { key: string; hash: string } | undefined): Promise<{ job: VersionedJob; created: boolean } | undefined> {
+    if (idempotency === undefined) return undefined;
+    const claim = await findIdempotencyClaim(this.deps.store, principal.tenantId, idempotency.key, idempotency.hash);
+    const job = claim && (await this.jobs.read(claim.jobId));
+    if (!job) return undefined;
+    return { job: await this.finish(principal, job), created: false };
   }
 
   /**
@@ -125,48 +162,82 @@ export class InversionService {
 
   /**
    * Validates the config, claims the Idempotency-Key, then (unless the job exists already) stores
-   * the request's inputs with `stage` and creates the record; indexes and dispatches it.
+   * the request's inputs with `inputs.stage`, copies the training images into the job's own
+   * prefix and creates the record pointing at the copies; indexes and dispatches it.
    */
   private async persist(
     principal: Principal,
     request: CreateInversionRequest,
     idempotency: { key: string; hash: string } | undefined,
-    stage: () => Promise<void>,
+    inputs: { stage: () => Promise<void>; source: (index: number) => Promise<JobInputSource> },
   ): Promise<{ job: VersionedJob; created: boolean }> {
-    let record;
+    const now = new Date(this.clock.now());
+    const recordFor = (id: string, copies?: readonly string[]) => {
+      try {
+        return newJobRecord({
+          id,
+          tenantId: principal.tenantId,
+          keyId: principal.keyId,
+          config: configFromRequest(request, principal.tenantId, copies),
+          webhook: request.webhook ?? null,
+          now,
+        });
+      } catch (error) {
+        if (error instanceof InvalidConfigError) throw new InversionInputError(error.message);
+        throw error;
+      }
+    };
+    // Validated before the claim, so a refused config stores nothing.
+    let id = recordFor((this.deps.newId ?? randomId)("inv")).id;
+    if (idempotency !== undefined) {
+      id = (await claimIdempotencyKey(this.deps.store, principal.tenantId, idempotency.key, { jobId: id, requestHash: idempotency.hash })).jobId;
+    }
+    let job = await this.jobs.read(id);
+    const created = job === undefined;
+    if (!job) job = await this.createJob(id, request, idempotency !== undefined, inputs, recordFor);
+    return { job: await this.finish(principal, job), created };
+  }
+
+  /** Stores the inputs, the copies and the record of job `id` (or finds the record a concurrent identical request wrote). */
+  private async createJob(
+    id: string,
+    request: CreateInversionRequest,
+    claimed: boolean,
+    inputs: { stage: () => Promise<void>; source: (index: number) => Promise<JobInputSource> },
+    recordFor: (id: string, copies?: readonly string[]) => JobRecord,
+  ): Promise<VersionedJob> {
+    const copies: string[] = [];
     try {
-      record = newJobRecord({
-        id: (this.deps.newId ?? randomId)("inv"),
-        tenantId: principal.tenantId,
-        keyId: principal.keyId,
-        config: configFromRequest(request, principal.tenantId),
-        webhook: request.webhook ?? null,
-        now: new Date(this.clock.now()),
-      });
+      await inputs.stage();
+      if (request.objective === "textual_inversion") {
+        for (const i of request.images.keys()) copies.push(await writeJobInput(this.deps.store, id, i, await inputs.source(i)));
+      }
+      return await this.jobs.create(recordFor(id, request.objective === "textual_inversion" ? copies : undefined));
     } catch (error) {
-      if (error instanceof InvalidConfigError) throw new InversionInputError(error.message);
+      if (error instanceof PreconditionFailedError) {
+        const job = await this.jobs.read(id);
+        if (job) return job;
+      }
+      // An id only this request holds (no Idempotency-Key) and no record: nobody will read the
+      // copies, so remove them. Under a key they stay for the retry, which copies the same bytes.
+      if (!claimed && request.objective === "textual_inversion") await this.removeUnusedCopies(id, request.images.length);
       throw error;
     }
-    if (idempotency !== undefined) {
-      const claim = await claimIdempotencyKey(this.deps.store, principal.tenantId, idempotency.key, { jobId: record.id, requestHash: idempotency.hash });
-      record = { ...record, id: claim.jobId };
+  }
+
+  private async removeUnusedCopies(id: string, count: number): Promise<void> {
+    try {
+      if (!(await this.jobs.read(id))) await deleteJobInputs(this.deps.store, id, count);
+    } catch {
+      // Best effort: left over, they sit under an id no other request uses.
     }
-    let job = await this.jobs.read(record.id);
-    const created = job === undefined;
-    if (!job) {
-      await stage();
-      try {
-        job = await this.jobs.create(record);
-      } catch (error) {
-        if (!(error instanceof PreconditionFailedError)) throw error;
-        job = await this.jobs.read(record.id);
-        if (!job) throw error;
-      }
-    }
-    // Both are safe to repeat, so a retried request completes a request that died half-way.
+  }
+
+  /** Index and first dispatch: both safe to repeat, so a retried request completes one that died half-way. */
+  private async finish(principal: Principal, job: VersionedJob): Promise<VersionedJob> {
     await indexJob(this.deps.store, principal.tenantId, Date.parse(job.record.createdAt), job.record.id);
     if (job.record.status === "queued" && job.record.slice === 0) await this.deps.dispatcher.dispatch({ jobId: job.record.id, slice: 0 });
-    return { job, created };
+    return job;
   }
 
   /** The caller's job, or undefined (missing, malformed id, or another tenant's). */

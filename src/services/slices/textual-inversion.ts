@@ -1,7 +1,9 @@
 /**
  * The "textual-inversion" objective for slices, and its output writer. A job's config names a
- * model id, a placeholder, an initializer word and upload Store keys; each slice resolves the
- * id through the model catalog, copies the uploads' bytes into a private temporary folder and
+ * model id, a placeholder, an initializer word, the upload Store keys it was created from and the
+ * job's own copies of them (`inputs`, services/jobs/job-inputs.ts; jobs created before the copies
+ * existed have none and read the uploads); each slice resolves the id through the model catalog,
+ * copies the training images' bytes into a private temporary folder and
  * hands them to the engine (describeInversion + openInversion), which decodes them with its
  * own image loader and rebuilds the objective from the config and seed alone, so every slice
  * of a job trains on the identical objective and a resumed run is bit-identical.
@@ -43,7 +45,9 @@ const tiObjectiveSchema = z.strictObject({
   numVectors: z.int().min(1),
   learnableProperty: z.enum(["object", "style"]),
   images: z.array(z.string().min(1)).min(1),
-});
+  /** The job's copies of `images`, in the same order; absent in records written before copies existed. */
+  inputs: z.array(z.string().min(1)).min(1).optional(),
+}).refine((o) => o.inputs === undefined || o.inputs.length === o.images.length, { message: "inputs must list one copy per image", path: ["inputs"] });
 
 export type TextualInversionObjective = z.infer<typeof tiObjectiveSchema>;
 
@@ -81,7 +85,7 @@ export function textualInversionObjectiveFactory(options: TextualInversionFactor
       const spec = parseTextualInversionObjective(config.objective);
       const modelDir = models.resolve(spec.model);
       const files: string[] = [];
-      for (const [i, key] of spec.images.entries()) {
+      for (const [i, key] of trainingImageKeys(spec).entries()) {
         const found = await options.store.get(key);
         if (!found) throw new ObjectiveInputError("upload_missing", `job "${jobId}": training image ${key} is not in the store`);
         // No extension: the engine decides the format from the bytes, never from a name.
@@ -110,6 +114,11 @@ export function textualInversionObjectiveFactory(options: TextualInversionFactor
       await rm(dir, { recursive: true, force: true });
     }
   };
+}
+
+/** Where a slice reads the training images: the job's own copies, or (older jobs) the uploads. */
+export function trainingImageKeys(spec: TextualInversionObjective): readonly string[] {
+  return spec.inputs ?? spec.images;
 }
 
 export function latentsPrefix(jobId: string): string {

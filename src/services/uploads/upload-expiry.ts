@@ -1,18 +1,19 @@
 /**
- * How long uploads are kept. An upload is staging for jobs: every slice of a textual inversion
- * reads its job's uploads again, so an upload must outlive the jobs that name it.
+ * How long uploads are kept. An upload is staging for jobs: a job copies its uploads into its
+ * own prefix when it is created (services/jobs/job-inputs.ts) and trains on the copies, so an
+ * upload only has to outlive the creates that name it (jobs created before the copies existed
+ * still read their uploads in every slice).
  * - The embedded server's sweep deletes uploads older than `ttlMs` that no queued or running
- *   job names (UploadSweeper); S3 deployments expire `uploads/` by age with a lifecycle rule
- *   (iac/s3/lifecycle.json, Days = the default TTL).
- * - Job creation refuses an upload older than `ttlMs - jobWindowMs` (422 upload_missing), so a
- *   job always has at least `jobWindowMs` before its uploads can expire; that also closes the
- *   race between a create that found the upload and a sweep that deletes it, as long as a
- *   create takes less than `jobWindowMs` (seconds, against a day).
+ *   job without copies names (UploadSweeper); S3 deployments expire `uploads/` by age with a
+ *   lifecycle rule (iac/s3/lifecycle.json, Days = the default TTL).
+ * - Job creation refuses an upload older than `ttlMs - jobWindowMs` (422 upload_missing); that
+ *   closes the race between a create that found (and copies) the upload and a sweep or rule
+ *   that deletes it, as long as a create takes less than `jobWindowMs` (seconds, against a day).
  */
 export interface UploadExpiry {
   /** Age after which an upload may be deleted. */
   readonly ttlMs: number;
-  /** Time left to a job created from an upload before the upload may go (S3: before the lifecycle rule fires). */
+  /** Time left to a create that found an upload before the upload may go (S3: before the lifecycle rule fires). */
   readonly jobWindowMs: number;
 }
 

@@ -1,13 +1,16 @@
 /**
- * Deletes expired uploads (UploadExpiry) that no queued or running job names: the embedded
+ * Deletes expired uploads (UploadExpiry) that no queued or running job reads: the embedded
  * server's stand-in for the S3 lifecycle rule, run by the recovery sweep loop.
  *
- * Safe against jobs: a job names its uploads by Store key (`config.objective.images`), and every
- * job that may still run has an active marker (written before its record). The pass lists the
- * expired uploads first and the markers after, so a job created from an upload before the pass
- * looked is seen; job creation refuses uploads within `jobWindowMs` of expiry, so no create can
- * find an upload this pass deletes. A marker without a record (a create under way) stops the
- * pass from deleting anything. Uploads of unknown age (ids without a time) are never deleted.
+ * Jobs train on their own copies of their uploads (`config.objective.inputs`, written at
+ * creation: services/jobs/job-inputs.ts), so they keep no upload alive. Job creation refuses
+ * uploads within `jobWindowMs` of expiry, so no create can find (and copy) an upload this pass
+ * deletes. Only jobs created before the copies existed read their uploads
+ * (`config.objective.images`) in every slice, and for them the protection stays: every job that
+ * may still run has an active marker (written before its record); the pass lists the expired
+ * uploads first and the markers after, so such a job is seen, and a marker without a record
+ * (a create under way) stops the pass from deleting anything. Uploads of unknown age (ids
+ * without a time) are never deleted.
  */
 import { systemClock, type Clock } from "../../ports/clock.js";
 import type { Store } from "../../ports/store/index.js";
@@ -64,7 +67,7 @@ export class UploadSweeper {
     return keys;
   }
 
-  /** Upload keys named by jobs that may still run; undefined when a create is under way. */
+  /** Upload keys read by jobs that may still run (jobs without copies); undefined when a create is under way. */
   private async keysNamedByActiveJobs(): Promise<Set<string> | undefined> {
     const jobs = new JobStore(this.deps.store);
     const keys = new Set<string>();
@@ -72,8 +75,9 @@ export class UploadSweeper {
       const job = await jobs.read(id);
       if (!job) return undefined;
       if (isTerminal(job.record.status)) continue;
-      const images = (job.record.config.objective as { images?: unknown } | undefined)?.images;
-      if (Array.isArray(images)) for (const key of images) if (typeof key === "string") keys.add(key);
+      const objective = job.record.config.objective as { images?: unknown; inputs?: unknown } | undefined;
+      if (objective?.inputs !== undefined) continue;
+      if (Array.isArray(objective?.images)) for (const key of objective.images) if (typeof key === "string") keys.add(key);
     }
     return keys;
   }

@@ -1,6 +1,10 @@
 import { describe, expect, it } from "vitest";
+import { ApiKeyRegistry } from "../../../src/services/auth/index.js";
 import { JobStore } from "../../../src/services/jobs/index.js";
-import { createHarness, problem, storedKeys, syntheticBody } from "./harness.js";
+import { DAY_MS, DEFAULT_UPLOAD_EXPIRY } from "../../../src/services/uploads/upload-expiry.js";
+import { UploadSweeper } from "../../../src/services/uploads/upload-sweeper.js";
+import { UsageLedger } from "../../../src/services/usage/index.js";
+import { createHarness, problem, storedKeys, syntheticBody, textualInversionBody, uploadConcept } from "./harness.js";
 
 describe("POST /v1/inversions: happy path", () => {
   it("stores a queued job create-only, dispatches slice 0 and answers 202 with the resource", async () => {
@@ -120,6 +124,86 @@ describe("POST /v1/inversions: Idempotency-Key", () => {
     const retry = await h.post("/v1/inversions", syntheticBody(), { "idempotency-key": "retry-me" });
     expect(retry.status).toBe(202);
     expect(((await retry.json()) as { status: string }).status).toBe("queued");
+  });
+});
+
+describe("POST /v1/inversions: an Idempotency-Key replay answers the original job before any other check", () => {
+  const T0 = Date.parse("2026-03-01T00:00:00Z");
+  const clock = { ms: T0, now() { return this.ms; }, async sleep(ms: number) { this.ms += ms; } };
+
+  /** Tenant A's key with a 10-second budget, a way to spend it, and three uploads issued at T0. */
+  async function setup() {
+    clock.ms = T0;
+    const h = await createHarness({ runSlices: false, deps: { clock } });
+    const capped = await new ApiKeyRegistry(h.store).issue("tenant-a", "capped", undefined, { budgetSeconds: 10 });
+    const spendBudget = () =>
+      new UsageLedger(h.store).record({ tenantId: "tenant-a", keyId: capped.record.keyId, jobId: "inv_elsewhere", slice: 0, steps: 1, device: "cpu", seconds: 11, recordedAt: "2026-03-01T00:00:00Z" });
+    const ids = (await uploadConcept(h)).slice(0, 3);
+    const post = (body: unknown, key: string) => h.post("/v1/inversions", body, { "idempotency-key": key }, capped.key);
+    return { h, ids, spendBudget, post };
+  }
+
+  const idOf = async (response: Response) => ((await response.json()) as { id: string }).id;
+
+  it("after the uploads expired for new jobs (and were deleted): 202, the same job; another body under the key is still 409", async () => {
+    const { h, ids, post } = await setup();
+    const body = textualInversionBody(ids);
+    const first = await post(body, "expiry-1");
+    expect(first.status).toBe(202);
+    const jobId = await idOf(first);
+
+    clock.ms = T0 + 6 * DAY_MS + 1;
+    // A new request naming them is refused now...
+    const fresh = await post(body, "expiry-2");
+    expect(fresh.status).toBe(422);
+    expect((await problem(fresh)).code).toBe("upload_missing");
+    // ...the replay answers what the first request answered, and stores nothing new.
+    const before = await storedKeys(h.store);
+    const replay = await post(body, "expiry-1");
+    expect(replay.status).toBe(202);
+    expect(replay.headers.get("idempotent-replayed")).toBe("true");
+    expect(await idOf(replay)).toBe(jobId);
+    expect(await storedKeys(h.store)).toEqual(before);
+
+    // Also once the sweep has deleted them.
+    clock.ms = T0 + 7 * DAY_MS + 1;
+    await new UploadSweeper({ store: h.store, expiry: DEFAULT_UPLOAD_EXPIRY, clock }).sweep();
+    expect((await h.store.list("uploads/")).entries).toEqual([]);
+    const later = await post(body, "expiry-1");
+    expect(later.status).toBe(202);
+    expect(await idOf(later)).toBe(jobId);
+
+    const other = await post(textualInversionBody(ids, { seed: 12 }), "expiry-1");
+    expect(other.status).toBe(409);
+    expect((await problem(other)).code).toBe("idempotency_key_reused");
+  });
+
+  it("after the key's budget ran out: 202, the same job; a new request is 402 and another body under the key 409", async () => {
+    const { h, ids, spendBudget, post } = await setup();
+    const first = await post(textualInversionBody(ids), "budget-1");
+    expect(first.status).toBe(202);
+    const jobId = await idOf(first);
+    const synthetic = await post(syntheticBody(), "budget-2");
+    expect(synthetic.status).toBe(202);
+
+    await spendBudget();
+    const fresh = await post(syntheticBody({ seed: 9 }), "budget-3");
+    expect(fresh.status).toBe(402);
+    expect((await problem(fresh)).code).toBe("budget_exhausted");
+    const before = await storedKeys(h.store);
+    for (const [key, body, id] of [["budget-1", textualInversionBody(ids), jobId], ["budget-2", syntheticBody(), await idOf(synthetic)]] as const) {
+      const replay = await post(body, key);
+      expect(replay.status).toBe(202);
+      expect(replay.headers.get("idempotent-replayed")).toBe("true");
+      expect(await idOf(replay)).toBe(id);
+    }
+    expect(await storedKeys(h.store)).toEqual(before);
+
+    const other = await post(syntheticBody({ seed: 8 }), "budget-2");
+    expect(other.status).toBe(409);
+    expect((await problem(other)).code).toBe("idempotency_key_reused");
+    // A key that was never used gets the budget's answer, as before.
+    expect((await post(syntheticBody({ seed: 8 }), "budget-4")).status).toBe(402);
   });
 });
 

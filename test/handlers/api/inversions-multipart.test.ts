@@ -107,6 +107,26 @@ describe("POST /v1/inversions with multipart/form-data", () => {
     expect(await storedKeys(h.store)).toEqual(stored);
   });
 
+  it("answers an Idempotency-Key replay with the original job even after the key's budget ran out; other images stay a reuse (409)", async () => {
+    const h = await createHarness({ runSlices: false, deps: { models } });
+    const capped = await new ApiKeyRegistry(h.store).issue("tenant-a", "capped", undefined, { budgetSeconds: 1 });
+    const parts = [{ name: "config", value: JSON.stringify(config()) }, ...(await imageParts())];
+    const first = await postForm(h, form(parts), { "idempotency-key": "multi-budget" }, capped.key);
+    expect(first.status).toBe(202);
+    await new UsageLedger(h.store).record({ tenantId: "tenant-a", keyId: capped.record.keyId, jobId: "inv_elsewhere", slice: 0, steps: 1, device: "cpu", seconds: 2, recordedAt: "2026-01-01T00:00:00Z" });
+    expect((await postForm(h, form(parts), { "idempotency-key": "multi-new" }, capped.key)).status).toBe(402);
+    const stored = await storedKeys(h.store);
+    const replay = await postForm(h, form(parts), { "idempotency-key": "multi-budget" }, capped.key);
+    expect(replay.status).toBe(202);
+    expect(replay.headers.get("idempotent-replayed")).toBe("true");
+    expect(((await replay.json()) as { id: string }).id).toBe(((await first.json()) as { id: string }).id);
+    expect(await storedKeys(h.store)).toEqual(stored);
+    const other = await postForm(h, form(parts.slice(0, 4)), { "idempotency-key": "multi-budget" }, capped.key);
+    expect(other.status).toBe(409);
+    expect((await problem(other)).code).toBe("idempotency_key_reused");
+    expect(await storedKeys(h.store)).toEqual(stored);
+  });
+
   it("refuses bad forms, counts, sizes and images with their documented codes, storing nothing", async () => {
     const h = await createHarness({ runSlices: false, deps: { models } });
     const [good] = await conceptFiles();

@@ -16,6 +16,9 @@ import { MemoryStore, type Store } from "../../../src/ports/store/index.js";
 import { defaultModelCatalog } from "../../../src/services/models/model-catalog.js";
 import { defaultObjectives, StoreSliceService } from "../../../src/services/slices/index.js";
 import { latentsPrefix } from "../../../src/services/slices/textual-inversion.js";
+import { configHash, parseInversionConfig } from "../../../src/core/inversion/config.js";
+import { jobInputKey, JobStore } from "../../../src/services/jobs/index.js";
+import { uploadKey } from "../../../src/services/uploads/upload-keys.js";
 import { HAS_TORCH, TORCH_SKIP_NOTE, torchLoadA1111Pt } from "../../support/torch-load.js";
 import { createHarness, problem, storedKeys } from "./harness.js";
 
@@ -150,10 +153,11 @@ async function latentObjects(store: Store, jobId: string): Promise<Array<{ key: 
 }
 
 /**
- * The job of runJob, run slice by slice by hand (2 steps each), with `between` called after
- * slice 0 so a test can change the stored latent cache; returns the diffusers embedding.
+ * The job of runJob, run slice by slice by hand (2 steps each), with `afterCreate` called once
+ * the job is created (before any slice) and `between` after slice 0, so a test can remove the
+ * uploads or change the stored latent cache; returns the diffusers embedding.
  */
-async function runSlicesByHand(between: (store: Store, jobId: string) => Promise<void>) {
+async function runSlicesByHand(between: (store: Store, jobId: string) => Promise<void>, afterCreate: (store: Store, jobId: string, uploadIds: string[]) => Promise<void> = async () => {}) {
   const store = new MemoryStore();
   const models = defaultModelCatalog();
   const h = await createHarness({ store, runSlices: false, deps: { models } });
@@ -165,6 +169,7 @@ async function runSlicesByHand(between: (store: Store, jobId: string) => Promise
     ids.push(((await response.json()) as { id: string }).id);
   }
   const { id } = (await (await h.post("/v1/inversions", jobBody(ids))).json()) as { id: string };
+  await afterCreate(store, id, ids);
   expect((await slices.run({ jobId: id, slice: 0 })).kind).toBe("advanced");
   const first = await latentObjects(store, id);
   await between(store, id);
@@ -212,6 +217,39 @@ describe("the latent cache across slices", () => {
     expect(after).toHaveLength(1);
     expect(after[0]!.key).toBe(corrupt.first[0]!.key);
     expect(sha256(after[0]!.bytes)).toBe(sha256(corrupt.first[0]!.bytes));
+  }, 120_000);
+});
+
+describe("the job's own copies of its training images", () => {
+  it("a job whose uploads are deleted right after creation trains on its copies to the byte-identical embedding", async () => {
+    const kept = await runSlicesByHand(async () => {});
+    const deleted = await runSlicesByHand(async () => {}, async (store, jobId, uploadIds) => {
+      const objective = (await new JobStore(store).read(jobId))!.record.config.objective as { images: string[]; inputs: string[] };
+      expect(objective.images).toEqual(uploadIds.map((id) => uploadKey("tenant-a", id)));
+      expect(objective.inputs).toEqual(uploadIds.map((_, i) => jobInputKey(jobId, i)));
+      for (const [i, key] of objective.images.entries()) {
+        expect(Buffer.from((await store.get(objective.inputs[i]!))!.body).equals(Buffer.from((await store.get(key))!.body))).toBe(true);
+        await store.delete(key);
+      }
+      expect((await store.list("uploads/")).entries).toEqual([]);
+    });
+    expect(Buffer.from(deleted.embedding).equals(Buffer.from(kept.embedding))).toBe(true);
+    // The three slices all read the copies (the latents were encoded once, by slice 0).
+    expect(deleted.first).toHaveLength(1);
+  }, 120_000);
+
+  it("a job created before the copies existed (no inputs in its config) still reads its uploads, to the same embedding", async () => {
+    const kept = await runSlicesByHand(async () => {});
+    const old = await runSlicesByHand(async () => {}, async (store, jobId) => {
+      // Rewrite the record as it was written before copies: config without inputs, and no copies.
+      const jobs = new JobStore(store);
+      const job = (await jobs.read(jobId))!;
+      const { inputs, ...objective } = job.record.config.objective as { inputs: string[] };
+      for (const key of inputs) await store.delete(key);
+      const config = parseInversionConfig({ ...job.record.config, objective });
+      expect(await jobs.advance(job, { ...job.record, config: { ...config }, configHash: configHash(config) })).toBeDefined();
+    });
+    expect(Buffer.from(old.embedding).equals(Buffer.from(kept.embedding))).toBe(true);
   }, 120_000);
 });
 

@@ -1,14 +1,17 @@
 /**
  * Upload expiry on the embedded default: ids that carry their issue time, job creation refusing
- * uploads near expiry, and the sweep deleting expired uploads that no queued or running job
- * names. A fake clock drives every step; nothing waits.
+ * uploads near expiry, and the sweep deleting expired uploads (jobs train on their own copies;
+ * only queued or running jobs created before the copies keep the uploads they name). A fake
+ * clock drives every step; nothing waits.
  */
 import sharp from "sharp";
 import { describe, expect, it } from "vitest";
 import { parseSweepConfig } from "../../../src/config/sweep-config.js";
-import { UPLOAD_ID_PATTERN } from "../../../src/handlers/schemas/inversion-request.js";
 import type { Clock } from "../../../src/ports/clock.js";
+import { createInversionRequestSchema, UPLOAD_ID_PATTERN } from "../../../src/handlers/schemas/inversion-request.js";
 import { markJobActive } from "../../../src/services/jobs/active-jobs.js";
+import { jobInputKey, JobStore, newJobRecord } from "../../../src/services/jobs/index.js";
+import { configFromRequest } from "../../../src/services/inversions/config-from-request.js";
 import { startSweepLoop } from "../../../src/services/recovery/sweep-loop.js";
 import { DAY_MS, DEFAULT_UPLOAD_EXPIRY, uploadExpiryOfDays } from "../../../src/services/uploads/upload-expiry.js";
 import { newUploadId, uploadIssuedAt, uploadKey, UPLOADS_PREFIX } from "../../../src/services/uploads/upload-keys.js";
@@ -65,7 +68,7 @@ async function setup() {
     h.post("/v1/inversions", { objective: "textual_inversion", model: "tiny-sd", placeholder_token: "<x>", initializer_token: "toy", images });
   const sweeper = new UploadSweeper({ store: h.store, expiry: DEFAULT_UPLOAD_EXPIRY, clock });
   const uploadKeys = async () => (await h.store.list(UPLOADS_PREFIX)).entries.map((e) => e.key).sort();
-  return { clock, h, upload, createJob, sweeper, uploadKeys };
+  return { clock, h, png, upload, createJob, sweeper, uploadKeys };
 }
 
 describe("upload expiry (embedded default, 7 days)", () => {
@@ -84,13 +87,33 @@ describe("upload expiry (embedded default, 7 days)", () => {
     expect((await h.store.list("jobs/")).entries.length).toBe(jobsBefore);
   });
 
-  it("deletes expired uploads no queued or running job names, keeps the ones that one does until it ends", async () => {
-    const { clock, h, upload, createJob, sweeper, uploadKeys } = await setup();
+  it("deletes expired uploads whatever a job names, now that jobs train on their own copies of them", async () => {
+    const { clock, h, png, upload, createJob, sweeper, uploadKeys } = await setup();
     const forJob = [await upload(h), await upload(h), await upload(h)];
-    const loose = [await upload(h), await upload(h)];
     const created = await createJob(forJob);
     expect(created.status).toBe(202);
     const { id: jobId } = (await created.json()) as { id: string };
+    const record = (await new JobStore(h.store).read(jobId))!.record;
+    const inputs = (record.config.objective as { inputs: string[] }).inputs;
+    expect(inputs).toEqual([0, 1, 2].map((i) => jobInputKey(jobId, i)));
+    clock.ms = T0 + 7 * DAY_MS + 1;
+    const swept = await sweeper.sweep();
+    expect(swept).toEqual({ deleted: forJob.map((id) => uploadKey("tenant-a", id)).sort(), kept: [] });
+    expect(await uploadKeys()).toEqual([]);
+    // The queued job still has its images.
+    for (const key of inputs) expect(Buffer.from((await h.store.get(key))!.body).equals(png)).toBe(true);
+    expect((await h.store.list(`jobs/${jobId}/inputs/`)).entries.map((e) => e.key)).toEqual(inputs);
+  });
+
+  it("keeps expired uploads that a queued or running job created before the copies names, until it ends", async () => {
+    const { clock, h, upload, sweeper, uploadKeys } = await setup();
+    const forJob = [await upload(h), await upload(h), await upload(h)];
+    const loose = [await upload(h), await upload(h)];
+    // A record as written before jobs had copies: config.objective names the uploads only.
+    const request = createInversionRequestSchema.parse({ objective: "textual_inversion", model: "tiny-sd", placeholder_token: "<x>", initializer_token: "toy", images: forJob });
+    const old = newJobRecord({ id: "inv_0123456789abcdef01234567", tenantId: "tenant-a", keyId: "key_old", config: configFromRequest(request, "tenant-a"), now: new Date(clock.now()) });
+    expect(old.config.objective).not.toHaveProperty("inputs");
+    await new JobStore(h.store).create(old);
     // Issued later: not expired at the sweep below.
     clock.ms = T0 + 2 * DAY_MS;
     const younger = await upload(h);
@@ -115,7 +138,7 @@ describe("upload expiry (embedded default, 7 days)", () => {
     expect(await uploadKeys()).toEqual([...forJob.map(key), legacy].sort());
 
     // Once it has ended (canceled here), nothing names them any more.
-    expect((await h.call(`/v1/inversions/${jobId}/cancel`, { method: "POST" })).status).toBe(200);
+    expect((await h.call(`/v1/inversions/${old.id}/cancel`, { method: "POST" })).status).toBe(200);
     const last = await sweeper.sweep();
     expect(last.deleted.sort()).toEqual(forJob.map(key).sort());
     expect(await uploadKeys()).toEqual([legacy]);
