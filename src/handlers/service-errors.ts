@@ -1,5 +1,5 @@
 import { DispatchError, DispatcherClosedError } from "../ports/dispatcher/dispatcher.js";
-import { IdempotencyKeyReusedError } from "../services/inversions/idempotency.js";
+import { IdempotencyKeyReusedError } from "../services/idempotency/index.js";
 import { InversionInputError, JobConflictError } from "../services/inversions/inversion-service.js";
 import { TrainingInputError } from "../services/inversions/training-input-error.js";
 import { BudgetExhaustedError } from "../services/usage/budget.js";

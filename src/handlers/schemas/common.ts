@@ -2,7 +2,7 @@
 import { z } from "@hono/zod-openapi";
 import { ERROR_CODE_LIST, type ErrorCode, ERROR_CODES } from "../errors/index.js";
 import { JOB_ID_PATTERN } from "../../ports/dispatcher/dispatcher.js";
-import { IDEMPOTENCY_KEY_PATTERN } from "../../services/inversions/idempotency.js";
+import { IDEMPOTENCY_KEY_PATTERN } from "../../services/idempotency/index.js";
 
 export const problemSchema = z
   .object({

@@ -2,8 +2,9 @@
  * Generations: images from a prompt with a succeeded textual-inversion job's learned embedding.
  *
  * Two steps, so that where the images are drawn is the caller's choice:
- * - `submit` checks everything a client can get wrong (budget, the job, its status, the prompt),
- *   claims the Idempotency-Key and writes a queued record, create-only;
+ * - `submit` answers a replayed Idempotency-Key with the stored generation first, then checks
+ *   everything a client can get wrong (budget, the job, its status, the prompt), claims the key
+ *   and writes a queued record, create-only;
  * - `run` draws the images (the ImageGenerator edge), stores the PNGs, bills one idempotent usage
  *   record (kind "generation", steps = n x steps) and advances the record to succeeded, If-Match.
  * The embedded server calls both within the request (a 32x32 model draws in about a second). A
@@ -17,7 +18,7 @@ import { systemClock, type Clock } from "../../ports/clock.js";
 import { PreconditionFailedError, type Store } from "../../ports/store/index.js";
 import type { Principal } from "../auth/index.js";
 import type { CreateGenerationRequest } from "../../handlers/schemas/generation.js";
-import { claimIdempotencyKey, requestHash } from "../inversions/idempotency.js";
+import { claimIdempotencyKey, findIdempotencyClaim, requestHash } from "../idempotency/index.js";
 import { randomId } from "../inversions/inversion-service.js";
 import { EMBEDDING_OUTPUTS } from "../inversions/embedding-formats.js";
 import { JobStore } from "../jobs/index.js";
@@ -56,8 +57,16 @@ export class GenerationService {
     this.clock = deps.clock ?? systemClock;
   }
 
-  /** Checks the request and writes the queued record (or, for a repeated Idempotency-Key, finds it). */
+  /**
+   * Checks the request and writes the queued record (or, for a repeated Idempotency-Key, finds it).
+   * A replay is looked up before any other check, so it answers the original generation even when
+   * the key's budget has run out since (or the job or its model has gone).
+   */
   async submit(principal: Principal, request: CreateGenerationRequest, idempotencyKey?: string): Promise<{ generation: VersionedGeneration; created: boolean }> {
+    // The operation is part of the hash: a key used for a job and then a generation is a reuse.
+    const idempotency = idempotencyKey === undefined ? undefined : { key: idempotencyKey, hash: requestHash({ operation: "createGeneration", request }) };
+    const replayed = await this.replay(principal, idempotency);
+    if (replayed) return { generation: replayed, created: false };
     await assertWithinBudget(this.deps.store, principal);
     const job = await this.jobs.read(request.inversion_id);
     if (!job || job.record.tenantId !== principal.tenantId) throw new InversionNotFoundError(`No inversion "${request.inversion_id}".`);
@@ -103,10 +112,8 @@ export class GenerationService {
       createdAt: new Date(this.clock.now()).toISOString(),
       finishedAt: null,
     };
-    if (idempotencyKey !== undefined) {
-      // The operation is part of the hash: a key used for a job and then a generation is a reuse.
-      const hash = requestHash({ operation: "createGeneration", request });
-      const claim = await claimIdempotencyKey(this.deps.store, principal.tenantId, idempotencyKey, { jobId: record.id, requestHash: hash });
+    if (idempotency !== undefined) {
+      const claim = await claimIdempotencyKey(this.deps.store, principal.tenantId, idempotency.key, { jobId: record.id, requestHash: idempotency.hash });
       record = { ...record, id: claim.jobId };
     }
     const earlier = await this.records.read(principal.tenantId, record.id);
@@ -119,6 +126,17 @@ export class GenerationService {
       if (!raced) throw error;
       return { generation: raced, created: false };
     }
+  }
+
+  /**
+   * The generation an earlier request with this Idempotency-Key stored, or undefined: no such
+   * request, or it died between its claim and its record (then this one goes through every check
+   * and finishes it). Another body under the key: IdempotencyKeyReusedError.
+   */
+  private async replay(principal: Principal, idempotency: { key: string; hash: string } | undefined): Promise<VersionedGeneration | undefined> {
+    if (idempotency === undefined) return undefined;
+    const claim = await findIdempotencyClaim(this.deps.store, principal.tenantId, idempotency.key, idempotency.hash);
+    return claim && (await this.records.read(principal.tenantId, claim.jobId));
   }
 
   /**

@@ -22,7 +22,7 @@ import { assertWithinBudget } from "../usage/budget.js";
 import { checkWebhookUrl, WebhookUrlRefusedError, type WebhookNetworkPolicy } from "../webhooks/url-guard.js";
 import type { CreateInversionRequest, TextualInversionUploadConfig } from "../../handlers/schemas/inversion-request.js";
 import { configFromRequest } from "./config-from-request.js";
-import { claimIdempotencyKey, findIdempotencyClaim, requestHash } from "./idempotency.js";
+import { claimIdempotencyKey, findIdempotencyClaim, requestHash } from "../idempotency/index.js";
 import { indexJob, listJobIds } from "./job-index.js";
 import { TrainingInputError, type TrainingInputCheck } from "./training-input-error.js";
 

@@ -197,6 +197,35 @@ describe("POST /v1/generations", () => {
     expect([end.jobs, end.slices]).toEqual([start.jobs, start.slices]);
   }, 30_000);
 
+  it("answers a replayed Idempotency-Key before any other check: after the key's budget ran out, 201 with the same generation; another body under the key 409", async () => {
+    const capped = await new ApiKeyRegistry(store).issue("tenant-a", "capped-replay", undefined, { budgetSeconds: 1000 });
+    const request = { n: 1, steps: 2, seed: 31 };
+    const first = await generate(request, { "idempotency-key": "gen-budget-1" }, capped.key);
+    expect(first.status).toBe(201);
+    const created = (await first.json()) as Generation;
+
+    await new UsageLedger(store).record({ tenantId: "tenant-a", keyId: capped.record.keyId, jobId: "inv_elsewhere", slice: 0, steps: 1, device: "cpu", seconds: 1000, recordedAt: "2026-01-01T00:00:00Z" });
+    const fresh = await generate(request, { "idempotency-key": "gen-budget-2" }, capped.key);
+    expect(fresh.status).toBe(402);
+    expect((await problem(fresh)).code).toBe("budget_exhausted");
+
+    // The replay answers what the first request answered, draws nothing and stores nothing new.
+    const before = await storedKeys(store);
+    const replay = await generate(request, { "idempotency-key": "gen-budget-1" }, capped.key);
+    expect(replay.status).toBe(201);
+    expect(replay.headers.get("idempotent-replayed")).toBe("true");
+    expect(replay.headers.get("location")).toBe(`/v1/generations/${created.id}`);
+    expect(await replay.json()).toEqual(created);
+    expect(await storedKeys(store)).toEqual(before);
+
+    // Another body under the key is a reuse (409), not a budget refusal; a key never used gets 402.
+    const reused = await generate({ ...request, seed: 32 }, { "idempotency-key": "gen-budget-1" }, capped.key);
+    expect(reused.status).toBe(409);
+    expect((await problem(reused)).code).toBe("idempotency_key_reused");
+    expect((await generate(request, { "idempotency-key": "gen-budget-3" }, capped.key)).status).toBe(402);
+    expect(await storedKeys(store)).toEqual(before);
+  }, 30_000);
+
   it("bills each generation as a usage record of kind generation (steps = n x steps) shown by GET /v1/usage", async () => {
     const fresh = await createHarness({ store, deps: { models } });
     const registry = new ApiKeyRegistry(store);

@@ -1,6 +1,7 @@
 /**
- * Idempotency-Key: the first request with a key claims it (create-only object naming the job
- * id and the request's hash); a repeat with the same body gets the same job, a repeat with a
+ * Idempotency-Key, shared by POST /v1/inversions and POST /v1/generations: the first request with
+ * a key claims it (create-only object naming the id of what it creates, a job or a generation,
+ * and the request's hash); a repeat with the same body gets the same resource, a repeat with a
  * different body is refused. The claim is written before the job, so a request that died
  * half-way is finished by its retry (every later write is create-only or harmless to repeat).
  * A service looks the key up (findIdempotencyClaim) before its other checks, so a replay gets

@@ -1,0 +1,8 @@
+export {
+  claimIdempotencyKey,
+  findIdempotencyClaim,
+  IDEMPOTENCY_KEY_PATTERN,
+  IdempotencyKeyReusedError,
+  requestHash,
+  type IdempotencyClaim,
+} from "./idempotency-key.js";
