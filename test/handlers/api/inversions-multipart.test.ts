@@ -154,6 +154,7 @@ describe("POST /v1/inversions with multipart/form-data", () => {
       ["a GIF", [cfg(), ...pad(image({ file: gif, filename: "a.gif", type: "image/gif" }))], 422, "invalid_image", "image/gif"],
       ["a truncated PNG", [cfg(), ...pad(image(), image({ file: png.subarray(0, png.length - 40) }))], 422, "invalid_image", "image 1"],
       ["a JPEG declared as PNG", [cfg(), ...pad(image({ file: await sharp(png).jpeg().toBuffer() }))], 422, "invalid_image", "image/jpeg"],
+      ["an image smaller than half the model's resolution", [cfg(), ...pad(image({ file: await sharp({ create: { width: 8, height: 8, channels: 3, background: { r: 1, g: 2, b: 3 } } }).png().toBuffer() }))], 422, "invalid_image", "8x8 is too small"],
       ["an unknown model", [cfg({ model: "sd-15" }), ...pad()], 422, "unknown_model", 'model "sd-15" is not served'],
       ["a placeholder already in the vocabulary", [cfg({ placeholder_token: "a" }), ...pad()], 422, "invalid_token", "already contains"],
       ["a private webhook", [cfg({ webhook: { url: "http://10.0.0.1/hook" } }), ...pad()], 422, "invalid_input", "webhook.url"],
