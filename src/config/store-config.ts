@@ -7,6 +7,9 @@
  *   DVAR_STORE_DIR            fs: the store's directory (default .dvar/store)
  *   DVAR_S3_BUCKET            s3: required
  *   DVAR_S3_ENDPOINT, DVAR_S3_REGION, DVAR_S3_KEY_PREFIX, DVAR_S3_FORCE_PATH_STYLE (true|false)
+ *   DVAR_S3_COPY              get-put (default) | copy-object: how a create-only copy is made
+ *                             (S3StoreOptions.copyMode; copy-object only where the service
+ *                             enforces If-None-Match on CopyObject, e.g. AWS S3, not Ceph RGW 16)
  */
 import { z } from "zod";
 
@@ -19,6 +22,7 @@ export type StoreConfig =
       readonly region?: string;
       readonly keyPrefix?: string;
       readonly forcePathStyle: boolean;
+      readonly copyMode?: "get-put" | "copy-object";
     };
 
 export const blankAsMissing = (schema: z.ZodType) => z.preprocess((v) => (v === "" ? undefined : v), schema.optional());
@@ -32,6 +36,7 @@ export const STORE_ENV_SHAPE = {
   DVAR_S3_REGION: blankAsMissing(z.string().regex(/^[a-z0-9-]+$/)),
   DVAR_S3_KEY_PREFIX: blankAsMissing(z.string().regex(/^((?!\.{1,2}\/)[A-Za-z0-9._=-]+\/)+$/, "segments of [A-Za-z0-9._=-] (not '.' or '..') each ending with '/'")),
   DVAR_S3_FORCE_PATH_STYLE: blankAsMissing(z.enum(["true", "false"])),
+  DVAR_S3_COPY: blankAsMissing(z.enum(["get-put", "copy-object"])),
 };
 
 /** The StoreConfig from variables already parsed with STORE_ENV_SHAPE; a message when incomplete. */
@@ -45,5 +50,6 @@ export function storeConfigFrom(e: Readonly<Record<string, unknown>>): StoreConf
     ...(e.DVAR_S3_REGION === undefined ? {} : { region: e.DVAR_S3_REGION as string }),
     ...(e.DVAR_S3_KEY_PREFIX === undefined ? {} : { keyPrefix: e.DVAR_S3_KEY_PREFIX as string }),
     forcePathStyle: e.DVAR_S3_FORCE_PATH_STYLE === "true",
+    ...(e.DVAR_S3_COPY === undefined ? {} : { copyMode: e.DVAR_S3_COPY as "get-put" | "copy-object" }),
   };
 }

@@ -3,7 +3,7 @@
  * iac/workers/wrangler.toml), parsed with zod once per isolate. State must be on S3 (R2's S3
  * API); slices go to the Node side over HTTP.
  *
- *   DVAR_S3_BUCKET, DVAR_S3_ENDPOINT, DVAR_S3_REGION, DVAR_S3_KEY_PREFIX, DVAR_S3_FORCE_PATH_STYLE
+ *   DVAR_S3_BUCKET, DVAR_S3_ENDPOINT, DVAR_S3_REGION, DVAR_S3_KEY_PREFIX, DVAR_S3_FORCE_PATH_STYLE, DVAR_S3_COPY
  *                               as for every process (src/config/store-config.ts); DVAR_STORE is s3
  *   AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY   secrets: an R2 API token's S3 credentials
  *   DVAR_DISPATCH_URL           the Node receiver, https://<node host>/internal/dispatch

@@ -56,6 +56,7 @@ describe("parseWorkerConfig", () => {
       DVAR_S3_ENDPOINT: "http://127.0.0.1:7480",
       DVAR_S3_FORCE_PATH_STYLE: "true",
       DVAR_S3_KEY_PREFIX: "prod/",
+      DVAR_S3_COPY: "copy-object",
       DVAR_SLICE_MAX_MS: "120000",
       DVAR_SLICE_MAX_STEPS: "50",
       DVAR_DEVICE: "nvidia-l40s",
@@ -63,7 +64,7 @@ describe("parseWorkerConfig", () => {
       DVAR_SLICE_LEASE_TTL_MS: "0",
     });
     expect(config).toEqual({
-      store: { kind: "s3", bucket: "dvar-jobs", endpoint: "http://127.0.0.1:7480", keyPrefix: "prod/", forcePathStyle: true },
+      store: { kind: "s3", bucket: "dvar-jobs", endpoint: "http://127.0.0.1:7480", keyPrefix: "prod/", forcePathStyle: true, copyMode: "copy-object" },
       budget: { maxWallMs: 120_000, maxSteps: 50 },
       leaseGraceMs: 60_000,
       leaseTtlMs: 0,
@@ -80,6 +81,7 @@ describe("parseWorkerConfig", () => {
     [{ DVAR_SLICE_LEASE_TTL_MS: "-1" }, /DVAR_SLICE_LEASE_TTL_MS/],
     [{ DVAR_DEVICE: "NVIDIA H100" }, /DVAR_DEVICE/],
     [{ DVAR_S3_KEY_PREFIX: "../x/" }, /DVAR_S3_KEY_PREFIX/],
+    [{ DVAR_S3_COPY: "server" }, /DVAR_S3_COPY/],
   ])("refuses %j", (env, message) => {
     expect(() => parseWorkerConfig(env)).toThrow(InvalidWorkerConfigError);
     expect(() => parseWorkerConfig(env)).toThrow(message);

@@ -10,11 +10,12 @@ import {
   readHead,
   releaseOlderVersions,
   removeStaged,
+  stageCopyOfHead,
   stageVersion,
   type Head,
 } from "./fs-versions.js";
-import { assertValidKey, assertValidPrefix, assertValidPutOptions, listLimit } from "./keys.js";
-import type { ListEntry, ListOptions, ListPage, PutOptions, PutResult, Store, StoredObject } from "./store.js";
+import { assertValidCopy, assertValidKey, assertValidPrefix, assertValidPutOptions, listLimit } from "./keys.js";
+import type { CopyOptions, ListEntry, ListOptions, ListPage, PutOptions, PutResult, Store, StoredObject } from "./store.js";
 
 export interface FsStoreOptions {
   /** The directory holding the objects (created on first write). */
@@ -63,6 +64,21 @@ export class FsStore implements Store {
     return { etag: contentEtag(body) };
   }
 
+  /** Stages a copy of `from`'s current version file in `to`'s directory, then publishes it create-only, as `put` does. */
+  async copy(from: string, to: string, options: CopyOptions): Promise<PutResult | undefined> {
+    assertValidCopy(from, to, options);
+    const dir = this.objectDir(to);
+    // Refused before the bytes are copied when the target is there already (a retried create).
+    if ((await headSize(dir)) !== undefined) throw new PreconditionFailedError(to, "object exists");
+    await mkdir(dir, { recursive: true });
+    const staged = await stageCopyOfHead(this.objectDir(from), dir, this.fsync);
+    if (!staged) return undefined;
+    await this.publish(to, dir, staged.path, (head) => {
+      if (head.state === "present") throw new PreconditionFailedError(to, "object exists");
+    }, true);
+    return { etag: staged.etag };
+  }
+
   async delete(key: string): Promise<void> {
     assertValidKey(key);
     const head = await readHead(this.objectDir(key));
@@ -90,11 +106,15 @@ export class FsStore implements Store {
     return { entries };
   }
 
-  /** Stages the new version once, then publishes it as head+1 after `check` accepts the head. */
+  /** Stages the new version once, then publishes it. */
   private async write(key: string, body: Uint8Array | undefined, check: (head: Head) => void, conditional: boolean) {
     const dir = this.objectDir(key);
     await mkdir(dir, { recursive: true });
-    const staged = await stageVersion(dir, body, this.fsync);
+    await this.publish(key, dir, await stageVersion(dir, body, this.fsync), check, conditional);
+  }
+
+  /** Publishes a staged version file as head+1 after `check` accepts the head; removes the staged file. */
+  private async publish(key: string, dir: string, staged: string, check: (head: Head) => void, conditional: boolean) {
     try {
       for (let attempt = 0; attempt < MAX_UNCONDITIONAL_ATTEMPTS; attempt++) {
         const head = await readHead(dir);

@@ -1,6 +1,8 @@
 import { randomBytes } from "node:crypto";
-import { link, open, readdir, readFile, rename, stat, unlink, writeFile } from "node:fs/promises";
+import { constants, createReadStream } from "node:fs";
+import { copyFile, link, open, readdir, readFile, rename, stat, unlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { contentHash } from "./etag.js";
 
 /**
  * The version files behind one object of the filesystem store.
@@ -86,6 +88,45 @@ export async function stageVersion(dir: string, body: Uint8Array | undefined, fs
     await handle.close();
   }
   return path;
+}
+
+/**
+ * Stages a copy of the current version of the object in `sourceDir` as a version file in `dir`,
+ * file to file (copy_file_range or a reflink where the filesystem has one): the bytes are not
+ * read into memory, only hashed as they stream for the ETag. Undefined when the object does
+ * not exist. A version file is write-once and a superseded one is emptied by an atomic rename,
+ * so the copy holds either that version whole or nothing; nothing means a newer version
+ * appeared, and the newest is copied again.
+ */
+export async function stageCopyOfHead(sourceDir: string, dir: string, fsync: boolean): Promise<{ path: string; etag: string } | undefined> {
+  for (let attempt = 0; attempt < MAX_READ_ATTEMPTS; attempt++) {
+    const version = await latestVersion(sourceDir);
+    if (version === 0) return undefined;
+    const path = join(dir, `tmp-${process.pid}-${randomBytes(6).toString("hex")}`);
+    await copyFile(join(sourceDir, versionName(version)), path, constants.COPYFILE_EXCL | constants.COPYFILE_FICLONE);
+    const handle = await open(path, "r");
+    let first: number | undefined;
+    try {
+      const byte = Buffer.alloc(1);
+      const { bytesRead } = await handle.read(byte, 0, 1, 0);
+      first = bytesRead === 1 ? byte[0] : undefined;
+      if (first === DATA && fsync) await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    if (first === DATA) return { path, etag: await fileEtag(path, 1) };
+    await removeStaged(path);
+    if (first === TOMBSTONE) return undefined;
+    if (first !== undefined) throw new Error(`corrupt version file ${join(sourceDir, versionName(version))}`);
+  }
+  throw new Error(`${sourceDir}: the newest version stayed empty over ${MAX_READ_ATTEMPTS} reads (damaged store?)`);
+}
+
+/** The content ETag of a file's bytes from `start` on, streamed. */
+async function fileEtag(path: string, start: number): Promise<string> {
+  const hash = contentHash();
+  for await (const chunk of createReadStream(path, { start })) hash.update(chunk as Buffer);
+  return hash.digest("hex");
 }
 
 /** Publishes a staged file as `version`; false when that version already exists (lost race). */

@@ -1,4 +1,4 @@
-export type { ListEntry, ListOptions, ListPage, PutOptions, PutResult, Store, StoredObject } from "./store.js";
+export type { CopyOptions, ListEntry, ListOptions, ListPage, PutOptions, PutResult, Store, StoredObject } from "./store.js";
 export { StoreError, PreconditionFailedError, InvalidKeyError, InvalidStoreRequestError } from "./errors.js";
 export { assertValidKey, MAX_KEY_LENGTH } from "./keys.js";
 export { MemoryStore } from "./memory-store.js";

@@ -1,5 +1,5 @@
 import { InvalidKeyError, InvalidStoreRequestError } from "./errors.js";
-import { DEFAULT_LIST_LIMIT, type ListOptions, type PutOptions } from "./store.js";
+import { DEFAULT_LIST_LIMIT, type CopyOptions, type ListOptions, type PutOptions } from "./store.js";
 
 /**
  * Keys are "/"-separated segments of [A-Za-z0-9._=-], at most 512 characters, with no empty,
@@ -41,6 +41,12 @@ export function assertValidPutOptions(key: string, options: PutOptions | undefin
   if (options?.ifMatch !== undefined && options.ifMatch.length === 0) {
     throw new InvalidStoreRequestError(`put "${key}": ifMatch is an empty ETag`, key);
   }
+}
+
+export function assertValidCopy(from: string, to: string, options: CopyOptions | undefined): void {
+  assertValidKey(from);
+  assertValidKey(to);
+  if (options?.ifNoneMatch !== "*") throw new InvalidStoreRequestError(`copy to "${to}": copies are create-only, pass ifNoneMatch "*"`, to);
 }
 
 export function listLimit(options: ListOptions | undefined): number {

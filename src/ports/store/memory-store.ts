@@ -1,7 +1,7 @@
 import { PreconditionFailedError } from "./errors.js";
 import { contentEtag } from "./etag.js";
-import { assertValidKey, assertValidPrefix, assertValidPutOptions, listLimit } from "./keys.js";
-import type { ListOptions, ListPage, PutOptions, PutResult, Store, StoredObject } from "./store.js";
+import { assertValidCopy, assertValidKey, assertValidPrefix, assertValidPutOptions, listLimit } from "./keys.js";
+import type { CopyOptions, ListOptions, ListPage, PutOptions, PutResult, Store, StoredObject } from "./store.js";
 
 /**
  * An in-memory Store for tests and single-process use. Each call checks and writes without an
@@ -28,6 +28,16 @@ export class MemoryStore implements Store {
     const etag = contentEtag(body);
     this.objects.set(key, { body: body.slice(), etag });
     return { etag };
+  }
+
+  async copy(from: string, to: string, options: CopyOptions): Promise<PutResult | undefined> {
+    assertValidCopy(from, to, options);
+    const source = this.objects.get(from);
+    if (!source) return undefined;
+    if (this.objects.has(to)) throw new PreconditionFailedError(to, "object exists");
+    // Stored bodies are never mutated (copied in and out), so the copy can share the bytes.
+    this.objects.set(to, source);
+    return { etag: source.etag };
   }
 
   async delete(key: string): Promise<void> {

@@ -1,4 +1,5 @@
 import {
+  CopyObjectCommand,
   DeleteObjectCommand,
   GetObjectCommand,
   ListObjectsV2Command,
@@ -8,8 +9,8 @@ import {
 } from "@aws-sdk/client-s3";
 import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
 import { PreconditionFailedError, StoreError } from "./errors.js";
-import { assertValidKey, assertValidPrefix, assertValidPutOptions, listLimit } from "./keys.js";
-import type { ListOptions, ListPage, PutOptions, PutResult, Store, StoredObject } from "./store.js";
+import { assertValidCopy, assertValidKey, assertValidPrefix, assertValidPutOptions, listLimit } from "./keys.js";
+import type { CopyOptions, ListOptions, ListPage, PutOptions, PutResult, Store, StoredObject } from "./store.js";
 
 export interface S3StoreOptions {
   readonly bucket: string;
@@ -27,6 +28,14 @@ export interface S3StoreOptions {
    * AWS S3 and R2 accept the unquoted form too, so "unquoted" is the default.
    */
   readonly ifMatchForm?: "unquoted" | "quoted";
+  /**
+   * How `copy` is made create-only. "copy-object": one CopyObject with `If-None-Match: *`, the
+   * bytes never leave the service; only for services that enforce that header on CopyObject
+   * (AWS S3 documents it). "get-put" (the default): GetObject, then PutObject with
+   * `If-None-Match: *`, on any service with conditional PUT. Ceph RGW 16 ignores If-None-Match
+   * on CopyObject and overwrites the target (tested), so there "copy-object" would not be create-only.
+   */
+  readonly copyMode?: "get-put" | "copy-object";
 }
 
 /** The Store on any S3-compatible service with conditional writes (AWS S3, R2, Ceph RGW). */
@@ -35,6 +44,7 @@ export class S3Store implements Store {
   private readonly bucket: string;
   private readonly keyPrefix: string;
   private readonly quoteIfMatch: boolean;
+  private readonly copyMode: "get-put" | "copy-object";
 
   constructor(options: S3StoreOptions) {
     if (!options.bucket) throw new StoreError("S3 store needs a bucket");
@@ -42,15 +52,21 @@ export class S3Store implements Store {
     this.keyPrefix = options.keyPrefix ?? "";
     if (this.keyPrefix !== "") assertValidPrefix(this.keyPrefix);
     this.quoteIfMatch = options.ifMatchForm === "quoted";
+    this.copyMode = options.copyMode ?? "get-put";
     this.client = options.client ?? new S3Client(clientConfig(options));
   }
 
   async get(key: string): Promise<StoredObject | undefined> {
     assertValidKey(key);
+    const found = await this.getWithType(key);
+    return found && { body: found.body, etag: found.etag };
+  }
+
+  private async getWithType(key: string): Promise<(StoredObject & { contentType?: string }) | undefined> {
     try {
       const out = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: this.keyPrefix + key }));
       const body = out.Body ? await out.Body.transformToByteArray() : new Uint8Array(0);
-      return { body, etag: unquote(out.ETag, key) };
+      return { body, etag: unquote(out.ETag, key), ...(out.ContentType ? { contentType: out.ContentType } : {}) };
     } catch (error) {
       if (httpStatus(error) === 404 && errorName(error) !== "NoSuchBucket") return undefined;
       throw wrap(error, "get", key);
@@ -84,6 +100,31 @@ export class S3Store implements Store {
         });
       }
       throw wrap(error, "put", key);
+    }
+  }
+
+  async copy(from: string, to: string, options: CopyOptions): Promise<PutResult | undefined> {
+    assertValidCopy(from, to, options);
+    if (this.copyMode === "get-put") {
+      const source = await this.getWithType(from);
+      return source && this.put(to, source.body, { ifNoneMatch: "*", ...(source.contentType ? { contentType: source.contentType } : {}) });
+    }
+    try {
+      const out = await this.client.send(
+        new CopyObjectCommand({
+          Bucket: this.bucket,
+          Key: this.keyPrefix + to,
+          CopySource: `${this.bucket}/${this.keyPrefix + from}`,
+          IfNoneMatch: "*",
+        }),
+      );
+      return { etag: unquote(out.CopyObjectResult?.ETag, to) };
+    } catch (error) {
+      const status = httpStatus(error);
+      if (status === 412 || status === 409) throw new PreconditionFailedError(to, "object exists", { cause: error });
+      // CopyObject answers a missing source with 404 NoSuchKey.
+      if (status === 404 && errorName(error) !== "NoSuchBucket") return undefined;
+      throw wrap(error, "copy", to);
     }
   }
 

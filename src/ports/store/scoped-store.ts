@@ -1,6 +1,6 @@
 import { InvalidKeyError } from "./errors.js";
-import { assertValidKey, assertValidPrefix } from "./keys.js";
-import type { ListOptions, ListPage, PutOptions, PutResult, Store, StoredObject } from "./store.js";
+import { assertValidCopy, assertValidKey, assertValidPrefix } from "./keys.js";
+import type { CopyOptions, ListOptions, ListPage, PutOptions, PutResult, Store, StoredObject } from "./store.js";
 
 /**
  * A view of a Store under one key prefix, e.g. `tenants/acme/`: code holding it cannot name an
@@ -26,6 +26,11 @@ export class ScopedStore implements Store {
   async put(key: string, body: Uint8Array, options?: PutOptions): Promise<PutResult> {
     assertValidKey(key);
     return this.inner.put(this.scope + key, body, options);
+  }
+
+  async copy(from: string, to: string, options: CopyOptions): Promise<PutResult | undefined> {
+    assertValidCopy(from, to, options);
+    return this.inner.copy(this.scope + from, this.scope + to, options);
   }
 
   async delete(key: string): Promise<void> {

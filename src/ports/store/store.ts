@@ -5,6 +5,8 @@
  * Writers fence each other with conditional writes instead of locks:
  * - `ifNoneMatch: "*"` creates the object only if it does not exist;
  * - `ifMatch: etag` replaces it only if its current ETag is `etag` (compare-and-swap).
+ * `copy` is create-only too: it writes another object's bytes under a new key without handing
+ * them to the caller (a server-side copy where the backend can make it create-only).
  * A lost race rejects with `PreconditionFailedError` and changes nothing.
  * Semantics shared by every implementation are documented in docs/STORE.md.
  */
@@ -26,6 +28,11 @@ export interface PutOptions {
 
 export interface PutResult {
   readonly etag: string;
+}
+
+/** Copies are create-only: the only copy the services need is into a key nobody else writes. */
+export interface CopyOptions {
+  readonly ifNoneMatch: "*";
 }
 
 export interface ListOptions {
@@ -52,6 +59,13 @@ export interface Store {
   get(key: string): Promise<StoredObject | undefined>;
   /** Writes the whole object atomically; readers see the old or the new bytes, never a mix. */
   put(key: string, body: Uint8Array, options?: PutOptions): Promise<PutResult>;
+  /**
+   * Writes the current bytes of `from` as the new object `to` (atomically, as `put`); `to` keeps
+   * `from`'s content type where the backend stores one. Resolves to the copy's ETag, or undefined
+   * when `from` does not exist (nothing is written). Fails with PreconditionFailedError, writing
+   * nothing, when `to` exists.
+   */
+  copy(from: string, to: string, options: CopyOptions): Promise<PutResult | undefined>;
   /** Removes the object; deleting a missing object is not an error. */
   delete(key: string): Promise<void>;
   /** One page of the objects whose keys start with `prefix`. */

@@ -12,7 +12,7 @@ import { PreconditionFailedError } from "../../ports/store/errors.js";
 import type { Store } from "../../ports/store/store.js";
 import type { Principal } from "../auth/index.js";
 import { isTerminal, JobStore, newJobRecord, type JobRecord, type VersionedJob } from "../jobs/index.js";
-import { deleteJobInputs, writeJobInput, type JobInputSource } from "../jobs/job-inputs.js";
+import { deleteJobInputs, JobInputSourceMissingError, writeJobInput, type JobInputSource } from "../jobs/job-inputs.js";
 import { noJobEvents, type JobEventSink } from "../slices/events.js";
 import { UnknownModelError, type ModelCatalog } from "../models/model-ids.js";
 import { DAY_MS, DEFAULT_UPLOAD_EXPIRY, usableForNewJob, type UploadExpiry } from "../uploads/upload-expiry.js";
@@ -81,13 +81,7 @@ export class InversionService {
     const images = request.objective === "textual_inversion" ? request.images : [];
     return this.persist(principal, request, idempotency, {
       stage: async () => {},
-      source: async (i) => {
-        const id = images[i]!;
-        const found = await this.deps.store.get(uploadKey(principal.tenantId, id));
-        // Deleted between the check and the copy (an expiry sweep, S3's lifecycle rule).
-        if (!found) throw new TrainingInputError("upload_missing", `images: upload "${id}" does not exist`);
-        return { bytes: found.body, etag: found.etag };
-      },
+      source: async (i) => ({ key: uploadKey(principal.tenantId, images[i]!) }),
     });
   }
 
@@ -210,7 +204,7 @@ export class InversionService {
     try {
       await inputs.stage();
       if (request.objective === "textual_inversion") {
-        for (const i of request.images.keys()) copies.push(await writeJobInput(this.deps.store, id, i, await inputs.source(i)));
+        for (const i of request.images.keys()) copies.push(await this.copyInput(id, i, request.images[i]!, await inputs.source(i)));
       }
       return await this.jobs.create(recordFor(id, request.objective === "textual_inversion" ? copies : undefined));
     } catch (error) {
@@ -221,6 +215,16 @@ export class InversionService {
       // An id only this request holds (no Idempotency-Key) and no record: nobody will read the
       // copies, so remove them. Under a key they stay for the retry, which copies the same bytes.
       if (!claimed && request.objective === "textual_inversion") await this.removeUnusedCopies(id, request.images.length);
+      throw error;
+    }
+  }
+
+  private async copyInput(jobId: string, index: number, uploadId: string, source: JobInputSource): Promise<string> {
+    try {
+      return await writeJobInput(this.deps.store, jobId, index, source);
+    } catch (error) {
+      // Deleted between the check and the copy (an expiry sweep, S3's lifecycle rule).
+      if (error instanceof JobInputSourceMissingError) throw new TrainingInputError("upload_missing", `images: upload "${uploadId}" does not exist`);
       throw error;
     }
   }

@@ -8,6 +8,9 @@
  * the requests that hold that id (a fresh random id, or an Idempotency-Key claim for one request
  * body), and they copy the same bytes, so a copy that exists already is accepted when its bytes
  * are equal: a retried create reuses what a failed one wrote.
+ *
+ * An upload is copied inside the store (Store.copy: S3 CopyObject where the service makes it
+ * create-only, a file copy on the filesystem), so its bytes do not pass through the API process.
  */
 import { PreconditionFailedError } from "../../ports/store/errors.js";
 import type { Store } from "../../ports/store/store.js";
@@ -26,29 +29,57 @@ export class JobInputCopyError extends Error {
   override readonly name = "JobInputCopyError";
 }
 
-export interface JobInputSource {
-  readonly bytes: Uint8Array;
-  /** The source object's ETag when it was read from this store: equal bytes give equal ETags, so a matching put needs no read-back. */
-  readonly etag?: string;
-  readonly contentType?: string;
+/** The object to copy is gone (an upload deleted between the check and the copy). */
+export class JobInputSourceMissingError extends Error {
+  override readonly name = "JobInputSourceMissingError";
+  constructor(readonly sourceKey: string) {
+    super(`the object ${sourceKey} does not exist`);
+  }
 }
+
+export type JobInputSource =
+  /** An object of the same store (an upload): copied by the store, its bytes never read here. */
+  | { readonly key: string }
+  /** Bytes from elsewhere (sent with the request). */
+  | { readonly bytes: Uint8Array; readonly contentType?: string };
 
 const sameBytes = (a: Uint8Array, b: Uint8Array) => a.length === b.length && Buffer.from(a.buffer, a.byteOffset, a.length).equals(Buffer.from(b.buffer, b.byteOffset, b.length));
 
 /**
- * Writes input `index` of the job and verifies it (its ETag equals the source's, or the stored
- * bytes equal the source's); returns its key. Throws JobInputCopyError when it cannot verify.
+ * Writes input `index` of the job and verifies it; returns its key. Throws JobInputCopyError
+ * when a copy that exists already holds other bytes, JobInputSourceMissingError when the source
+ * object is gone.
  */
 export async function writeJobInput(store: Store, jobId: string, index: number, source: JobInputSource): Promise<string> {
   const key = jobInputKey(jobId, index);
+  return "key" in source ? copyStoredInput(store, jobId, key, source.key) : putSentInput(store, jobId, key, source);
+}
+
+/**
+ * A copy the store made itself needs no check: no byte passed through this process. A copy that
+ * existed (a retried create) must equal the source: equal ETags say so (equal bytes give equal
+ * ETags), different ones are settled by the bytes (ETags that are not content hashes: S3 SSE-KMS).
+ */
+async function copyStoredInput(store: Store, jobId: string, key: string, from: string): Promise<string> {
   try {
-    const { etag } = await store.put(key, source.bytes, { ifNoneMatch: "*", ...(source.contentType ? { contentType: source.contentType } : {}) });
-    if (source.etag !== undefined && etag === source.etag) return key;
+    if ((await store.copy(from, key, { ifNoneMatch: "*" })) === undefined) throw new JobInputSourceMissingError(from);
+    return key;
   } catch (error) {
     if (!(error instanceof PreconditionFailedError)) throw error;
   }
-  // Read back: the backend's ETags are not content hashes (S3 with SSE-KMS), the source was not
-  // read from the store, or a copy existed (a retried create) and must hold the same bytes.
+  const [source, existing] = [await store.get(from), await store.get(key)];
+  if (!source) throw new JobInputSourceMissingError(from);
+  if (existing && (existing.etag === source.etag || sameBytes(existing.body, source.body))) return key;
+  throw new JobInputCopyError(`job "${jobId}": the existing copy ${key} does not hold the bytes of ${from}`);
+}
+
+/** Bytes from elsewhere: written create-only, then read back (also when a copy existed) and compared. */
+async function putSentInput(store: Store, jobId: string, key: string, source: { bytes: Uint8Array; contentType?: string }): Promise<string> {
+  try {
+    await store.put(key, source.bytes, { ifNoneMatch: "*", ...(source.contentType ? { contentType: source.contentType } : {}) });
+  } catch (error) {
+    if (!(error instanceof PreconditionFailedError)) throw error;
+  }
   const stored = await store.get(key);
   if (!stored || !sameBytes(stored.body, source.bytes)) throw new JobInputCopyError(`job "${jobId}": the copy ${key} does not hold its source's ${source.bytes.length} bytes`);
   return key;

@@ -5,7 +5,7 @@
  * the retry under one).
  */
 import { describe, expect, it } from "vitest";
-import { MemoryStore, type PutOptions, type PutResult, type StoredObject } from "../../../src/ports/store/index.js";
+import { MemoryStore, type CopyOptions, type PutOptions, type PutResult, type StoredObject } from "../../../src/ports/store/index.js";
 import { jobInputKey, JobStore } from "../../../src/services/jobs/index.js";
 import { defaultModelCatalog } from "../../../src/services/models/model-catalog.js";
 import { uploadKey } from "../../../src/services/uploads/upload-keys.js";
@@ -26,12 +26,20 @@ class FaultyStore extends MemoryStore {
   }
 
   override async get(key: string): Promise<StoredObject | undefined> {
+    return this.vanished(key) ? undefined : super.get(key);
+  }
+
+  override async copy(from: string, to: string, options: CopyOptions): Promise<PutResult | undefined> {
+    return this.vanished(from) ? undefined : super.copy(from, to, options);
+  }
+
+  /** Counts a read of `key` (a get, or a copy from it); true once it reads as gone. */
+  private vanished(key: string): boolean {
     const left = this.vanishAfter.get(key);
-    if (left !== undefined) {
-      if (left === 0) return undefined;
-      this.vanishAfter.set(key, left - 1);
-    }
-    return super.get(key);
+    if (left === undefined) return false;
+    if (left === 0) return true;
+    this.vanishAfter.set(key, left - 1);
+    return false;
   }
 }
 
@@ -112,7 +120,7 @@ describe("POST /v1/inversions copies the training images into the job", () => {
     await store.put(jobInputKey(jobId, 1), new Uint8Array([1, 2, 3]));
     const retry = await h.post("/v1/inversions", textualInversionBody(ids), { "idempotency-key": "snap-2" });
     expect(retry.status).toBe(500);
-    expect(String(errors.at(-1))).toContain(`the copy ${jobInputKey(jobId, 1)} does not hold its source's`);
+    expect(String(errors.at(-1))).toContain(`the existing copy ${jobInputKey(jobId, 1)} does not hold the bytes of ${uploadKey("tenant-a", ids[1]!)}`);
     expect(await store.get(`jobs/${jobId}/record.json`)).toBeUndefined();
     expect(await listed()).toEqual([]);
   });

@@ -178,6 +178,76 @@ export function describeStoreConformance(name: string, makeStore: () => Promise<
       expect(text((await store.get("create-race/k"))?.body)).toBe(`creator-${winners[0]}`);
     });
 
+    it("copies create-only: the copy holds the source's bytes and the ETag a put of them gets; the source is unchanged", async () => {
+      const store = await makeStore();
+      const all = Uint8Array.from({ length: 70_000 }, (_, i) => (i * 7) % 256);
+      const source = await store.put("copy/src", all, { contentType: "image/png" });
+      const copied = await store.copy("copy/src", "copy/dst", { ifNoneMatch: "*" });
+      expect(copied).toEqual({ etag: source.etag });
+      expect(await store.get("copy/dst")).toEqual({ body: all, etag: source.etag });
+      expect(await store.get("copy/src")).toEqual({ body: all, etag: source.etag });
+      await store.put("copy/empty", new Uint8Array(0));
+      await store.copy("copy/empty", "copy/empty-2", { ifNoneMatch: "*" });
+      expect((await store.get("copy/empty-2"))?.body.byteLength).toBe(0);
+      expect((await store.list("copy/")).entries.map((e) => [e.key, e.size])).toEqual([["copy/dst", 70_000], ["copy/empty", 0], ["copy/empty-2", 0], ["copy/src", 70_000]]);
+    });
+
+    it("refuses a copy onto an existing object (PreconditionFailedError), changing neither", async () => {
+      const store = await makeStore();
+      await store.put("copy/src", bytes("source"));
+      const existing = await store.put("copy/dst", bytes("existing"));
+      await expect(store.copy("copy/src", "copy/dst", { ifNoneMatch: "*" })).rejects.toBeInstanceOf(PreconditionFailedError);
+      expect(await store.get("copy/dst")).toEqual({ body: bytes("existing"), etag: existing.etag });
+      expect(text((await store.get("copy/src"))?.body)).toBe("source");
+      await expect(store.copy("copy/src", "copy/src", { ifNoneMatch: "*" })).rejects.toBeInstanceOf(PreconditionFailedError);
+      expect(text((await store.get("copy/src"))?.body)).toBe("source");
+    });
+
+    it("answers undefined for a missing or deleted source and writes nothing", async () => {
+      const store = await makeStore();
+      expect(await store.copy("copy/missing", "copy/dst", { ifNoneMatch: "*" })).toBeUndefined();
+      await store.put("copy/gone", bytes("x"));
+      await store.delete("copy/gone");
+      expect(await store.copy("copy/gone", "copy/dst", { ifNoneMatch: "*" })).toBeUndefined();
+      expect(await store.get("copy/dst")).toBeUndefined();
+      expect((await store.list("copy/")).entries).toEqual([]);
+    });
+
+    it("copies the source's current bytes, and the copy stays when the source is rewritten or deleted", async () => {
+      const store = await makeStore();
+      await store.put("copy/src", bytes("v1"));
+      await store.put("copy/src", bytes("v2"));
+      await store.copy("copy/src", "copy/a", { ifNoneMatch: "*" });
+      await store.put("copy/src", bytes("v3"));
+      expect(text((await store.get("copy/a"))?.body)).toBe("v2");
+      await store.delete("copy/src");
+      expect(text((await store.get("copy/a"))?.body)).toBe("v2");
+    });
+
+    it("lets exactly one of several concurrent copies to one key win, against a concurrent create-only put too", async () => {
+      const store = await makeStore();
+      for (const i of [0, 1, 2]) await store.put(`copy-race/src-${i}`, bytes(`source-${i}`));
+      const results = await Promise.allSettled([
+        ...[0, 1, 2].map((i) => store.copy(`copy-race/src-${i}`, "copy-race/k", { ifNoneMatch: "*" })),
+        store.put("copy-race/k", bytes("source-3"), { ifNoneMatch: "*" }),
+      ]);
+      const winners = results.flatMap((r, i) => (r.status === "fulfilled" ? [i] : []));
+      expect(winners).toHaveLength(1);
+      for (const lost of results.filter((r) => r.status === "rejected")) expect((lost as PromiseRejectedResult).reason).toBeInstanceOf(PreconditionFailedError);
+      expect(text((await store.get("copy-race/k"))?.body)).toBe(`source-${winners[0]}`);
+    });
+
+    it("rejects bad keys and a copy that is not create-only with typed errors", async () => {
+      const store = await makeStore();
+      await store.put("copy/src", bytes("x"));
+      for (const key of ["", "a//b", "../x", "a~b"]) {
+        await expect(store.copy(key, "copy/dst", { ifNoneMatch: "*" }), key).rejects.toBeInstanceOf(InvalidKeyError);
+        await expect(store.copy("copy/src", key, { ifNoneMatch: "*" }), key).rejects.toBeInstanceOf(InvalidKeyError);
+      }
+      await expect(store.copy("copy/src", "copy/dst", {} as never)).rejects.toBeInstanceOf(InvalidStoreRequestError);
+      expect(await store.get("copy/dst")).toBeUndefined();
+    });
+
     it("loses no update when concurrent writers increment a counter with compare-and-swap", async () => {
       const store = await makeStore();
       const workers = 4;

@@ -1,4 +1,4 @@
-import { PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
+import { CopyObjectCommand, GetObjectCommand, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import { describe, expect, it } from "vitest";
 import { PreconditionFailedError, S3Store, StoreError } from "../../../src/ports/store/index.js";
 
@@ -76,6 +76,42 @@ describe("S3Store requests and error mapping", () => {
     const page = await new S3Store({ bucket: "b", keyPrefix: "prod/", client }).list("a/", { limit: 1, cursor: "prev" });
     expect(page).toEqual({ entries: [{ key: "a/1", size: 3 }], cursor: "tok" });
     expect((sent[0] as { input: unknown }).input).toMatchObject({ Prefix: "prod/a/", MaxKeys: 1, ContinuationToken: "prev" });
+  });
+
+  it("copies by default with a GetObject and a create-only PutObject that keeps the source's content type", async () => {
+    const { sent, client } = stubbed((command) =>
+      command instanceof GetObjectCommand ? { Body: { transformToByteArray: async () => body }, ETag: '"src"', ContentType: "image/png" } : { ETag: '"src"' },
+    );
+    expect(await new S3Store({ bucket: "b", keyPrefix: "prod/", client }).copy("uploads/u", "jobs/1/inputs/000", { ifNoneMatch: "*" })).toEqual({ etag: "src" });
+    expect(sent.map((c) => (c as object).constructor.name)).toEqual(["GetObjectCommand", "PutObjectCommand"]);
+    expect((sent[0] as GetObjectCommand).input).toMatchObject({ Bucket: "b", Key: "prod/uploads/u" });
+    expect((sent[1] as PutObjectCommand).input).toMatchObject({ Bucket: "b", Key: "prod/jobs/1/inputs/000", IfNoneMatch: "*", ContentType: "image/png", Body: body });
+  });
+
+  it("copies with one create-only CopyObject in copy-object mode, mapping 412/409 to PreconditionFailedError and a missing source to undefined", async () => {
+    const { sent, client } = stubbed(() => ({ CopyObjectResult: { ETag: '"abc"' } }));
+    const store = new S3Store({ bucket: "b", keyPrefix: "prod/", client, copyMode: "copy-object" });
+    expect(await store.copy("uploads/t/upl_a=1", "jobs/1/inputs/000", { ifNoneMatch: "*" })).toEqual({ etag: "abc" });
+    expect(sent).toHaveLength(1);
+    expect(sent[0]).toBeInstanceOf(CopyObjectCommand);
+    expect((sent[0] as CopyObjectCommand).input).toEqual({ Bucket: "b", Key: "prod/jobs/1/inputs/000", CopySource: "b/prod/uploads/t/upl_a=1", IfNoneMatch: "*" });
+    for (const [name, status, expected] of [
+      ["PreconditionFailed", 412, PreconditionFailedError],
+      ["ConditionalRequestConflict", 409, PreconditionFailedError],
+      ["NoSuchBucket", 404, StoreError],
+      ["AccessDenied", 403, StoreError],
+    ] as const) {
+      const failing = stubbed(() => {
+        throw sdkError(name, status);
+      });
+      const error = await new S3Store({ bucket: "b", client: failing.client, copyMode: "copy-object" }).copy("a", "b", { ifNoneMatch: "*" }).catch((e: unknown) => e);
+      expect(error, name).toBeInstanceOf(expected);
+      if (expected === StoreError) expect(error, name).not.toBeInstanceOf(PreconditionFailedError);
+    }
+    const missing = stubbed(() => {
+      throw sdkError("NoSuchKey", 404);
+    });
+    expect(await new S3Store({ bucket: "b", client: missing.client, copyMode: "copy-object" }).copy("a", "b", { ifNoneMatch: "*" })).toBeUndefined();
   });
 
   it("refuses a store without a bucket or with an invalid key prefix", () => {

@@ -23,7 +23,7 @@ if (rgwInstalled() || rgwRequired) {
       forcePathStyle: true,
       credentials: { accessKeyId: rgw!.accessKeyId, secretAccessKey: rgw!.secretAccessKey },
     });
-  const store = (options: { bucket?: string; ifMatchForm?: "quoted" | "unquoted" } = {}) =>
+  const store = (options: { bucket?: string; ifMatchForm?: "quoted" | "unquoted"; copyMode?: "get-put" | "copy-object" } = {}) =>
     new S3Store({
       bucket: options.bucket ?? bucket,
       keyPrefix: `t${randomBytes(6).toString("hex")}/`,
@@ -31,6 +31,7 @@ if (rgwInstalled() || rgwRequired) {
       forcePathStyle: true,
       credentials: { accessKeyId: rgw!.accessKeyId, secretAccessKey: rgw!.secretAccessKey },
       ...(options.ifMatchForm ? { ifMatchForm: options.ifMatchForm } : {}),
+      ...(options.copyMode ? { copyMode: options.copyMode } : {}),
     });
 
   beforeAll(async () => {
@@ -55,6 +56,18 @@ if (rgwInstalled() || rgwRequired) {
       await expect(quoted.put("quirk/k", new TextEncoder().encode("v2"), { ifMatch: v1.etag })).rejects.toBeInstanceOf(
         PreconditionFailedError,
       );
+    });
+
+    it("shows the RGW quirk the get-put copy default exists for: CopyObject ignores If-None-Match and overwrites", async () => {
+      const serverSide = store({ copyMode: "copy-object" });
+      await serverSide.put("copyquirk/src=1", new TextEncoder().encode("source"));
+      // Where the target is new, the server-side copy works (a key with "=" as CopySource too)...
+      expect(await serverSide.copy("copyquirk/src=1", "copyquirk/new", { ifNoneMatch: "*" })).toEqual({ etag: "36cd38f49b9afa08222c0dc9ebfe35eb" });
+      expect(await serverSide.copy("copyquirk/missing", "copyquirk/other", { ifNoneMatch: "*" })).toBeUndefined();
+      // ...but it is not create-only here: an existing target is replaced without a 412.
+      await serverSide.put("copyquirk/dst", new TextEncoder().encode("existing"));
+      await serverSide.copy("copyquirk/src=1", "copyquirk/dst", { ifNoneMatch: "*" });
+      expect(new TextDecoder().decode((await serverSide.get("copyquirk/dst"))!.body)).toBe("source");
     });
 
     it("maps a missing bucket to a StoreError instead of a missing object", async () => {

@@ -21,7 +21,7 @@ describe("ApiKeyRegistry", () => {
   it("answers undefined for unknown and malformed keys, without reading the store for the latter", async () => {
     const store = new MemoryStore();
     let reads = 0;
-    const counting: Store = { ...store, get: (k) => (reads++, store.get(k)), put: store.put.bind(store), delete: store.delete.bind(store), list: store.list.bind(store) };
+    const counting: Store = { ...store, get: (k) => (reads++, store.get(k)), put: store.put.bind(store), delete: store.delete.bind(store), list: store.list.bind(store), copy: store.copy.bind(store) };
     const registry = new ApiKeyRegistry(counting);
     await registry.issue("acme", "k");
     expect(await registry.authenticate("sk_" + "x".repeat(43))).toBeUndefined();

@@ -1,5 +1,5 @@
 /** Shared set-up for the slice service tests: a store that logs and can intercept operations. */
-import type { ListOptions, ListPage, PutOptions, PutResult, Store, StoredObject } from "../../../src/ports/store/index.js";
+import type { CopyOptions, ListOptions, ListPage, PutOptions, PutResult, Store, StoredObject } from "../../../src/ports/store/index.js";
 import type { Clock } from "../../../src/ports/clock.js";
 import type { DispatchReceipt, SliceInvocation } from "../../../src/ports/dispatcher/index.js";
 import type { WebhookEventType } from "../../../src/services/webhooks/events.js";
@@ -7,7 +7,7 @@ import type { JobRecord } from "../../../src/services/jobs/index.js";
 import { describeSynthetic } from "../../../src/core/synthetic/objective.js";
 
 export interface Op {
-  readonly op: "get" | "put" | "delete";
+  readonly op: "get" | "put" | "copy" | "delete";
   readonly key: string;
 }
 
@@ -30,6 +30,11 @@ export class ObservedStore implements Store {
     const result = await this.inner.put(key, body, options);
     this.ops.push({ op: "put", key });
     await this.afterPut?.(key);
+    return result;
+  }
+  async copy(from: string, to: string, options: CopyOptions): Promise<PutResult | undefined> {
+    const result = await this.inner.copy(from, to, options);
+    this.ops.push({ op: "copy", key: to });
     return result;
   }
   async delete(key: string): Promise<void> {

@@ -26,6 +26,7 @@ function slowStore(inner: Store) {
     get: (k) => inner.get(k),
     delete: (k) => inner.delete(k),
     list: (p, o) => inner.list(p, o),
+    copy: (f, t, o) => inner.copy(f, t, o),
     put: async (k, b, o) => {
       puts++;
       await new Promise<void>((resolve) => waiting.push(resolve));
@@ -70,7 +71,7 @@ describe("progress between checkpoints", () => {
   });
 
   it("never fails the slice: store errors are swallowed", async () => {
-    const failing: Store = { get: async () => undefined, delete: async () => {}, list: async () => ({ entries: [] }), put: async () => Promise.reject(new Error("S3 down")) };
+    const failing: Store = { get: async () => undefined, delete: async () => {}, list: async () => ({ entries: [] }), put: async () => Promise.reject(new Error("S3 down")), copy: async () => Promise.reject(new Error("S3 down")) };
     const publisher = new ProgressPublisher({ store: failing, jobId: "job1", slice: 0, fromStep: 0, monotonic: () => 0, options: { everySteps: 1 } });
     publisher.update(1, history(1));
     await expect(publisher.close()).resolves.toBeUndefined();

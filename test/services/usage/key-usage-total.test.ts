@@ -27,6 +27,9 @@ class TestStore implements Store {
     if (this.failSummaryPut && key.startsWith("usage-totals/")) return Promise.reject(new Error("crashed before the summary write"));
     return this.inner.put(key, body, options);
   }
+  copy(from: string, to: string, options: Parameters<Store["copy"]>[2]) {
+    return this.inner.copy(from, to, options);
+  }
   delete(key: string) {
     return this.inner.delete(key);
   }
