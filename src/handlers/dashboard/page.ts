@@ -2,6 +2,14 @@
  * The dashboard's HTML and CSS. Self-contained (no CDN, no build step): the behaviour is in
  * script.ts, served from /dashboard/app.js so the page's CSP can forbid inline scripts.
  */
+import { CRITERION_PRESETS } from "../../core/stopping/spec.js";
+
+/** A DVAR preset's option, labelled from the preset itself so the label cannot drift. */
+function dvarOption(name: "dvar" | "dvar-paper" | "dvar-tiny-sd", note = ""): string {
+  const p = CRITERION_PRESETS[name];
+  return `<option value="${name}">${name} (N=${p.window}, alpha=${p.threshold}${note})</option>`;
+}
+
 export const DASHBOARD_PAGE = `<!doctype html>
 <html lang="en">
 <head>
@@ -83,9 +91,9 @@ code { font-size: .85em; }
         </div>
         <label>Stopping rule
           <select id="stopping">
-            <option value="dvar">dvar (N=310, alpha=0.15)</option>
-            <option value="dvar-paper">dvar-paper (N=282, alpha=0.39)</option>
-            <option value="dvar-tiny-sd">dvar-tiny-sd (N=250, alpha=0.8; calibrated for tiny-sd)</option>
+            ${dvarOption("dvar")}
+            ${dvarOption("dvar-paper")}
+            ${dvarOption("dvar-tiny-sd", "; calibrated for tiny-sd")}
             <option value="fixed">fixed (max steps)</option>
           </select>
         </label>

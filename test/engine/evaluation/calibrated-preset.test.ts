@@ -16,7 +16,10 @@ describe("the dvar-tiny-sd preset", () => {
     const chosen = study.calibration?.chosen;
     expect(chosen).toBeTruthy();
     expect(CRITERION_PRESETS["dvar-tiny-sd"]).toEqual({ name: "dvar", window: chosen!.window, threshold: chosen!.threshold, every: 1 });
+    // in-sample (the tuning concepts it was fitted on) and out of sample (the held-out ones)
     expect(study.acceptance.pass).toBe(true);
+    expect(study.calibration!.heldOut.length).toBeGreaterThan(0);
+    expect(study.heldOutAcceptance?.pass).toBe(true);
   });
 
   it("was calibrated on the shipped model", () => {
