@@ -124,3 +124,49 @@ export function chooseCandidate(outcomes: readonly CandidateOutcome[], rule: Cal
   }
   return chosen;
 }
+
+export interface LeaveOneOutPrediction {
+  concept: string;
+  /** The candidate chosen on the other concepts (null: none feasible there). */
+  chosen: DvarCandidate | null;
+  /** What that candidate does on the left-out concept. */
+  outcome: ConceptOutcome | null;
+}
+
+export interface LeaveOneOut {
+  predictions: LeaveOneOutPrediction[];
+  /** Over the predictions that exist: median steps, the slowest, median score / median baseline. */
+  medianSteps: number;
+  maxSteps: number;
+  medianRatio: number;
+}
+
+/**
+ * Leave-one-out cross-validation of the selection: each tuning concept is predicted by the
+ * candidate chosen on the others, so every tuning concept also gets an out-of-sample stop
+ * and score (the held-out set gives more of them, on concepts never seen at all).
+ */
+export function leaveOneOut(
+  grid: readonly DvarCandidate[],
+  concepts: readonly CalibrationConcept[],
+  scoreAt: (concept: string, step: number) => number,
+  rule: CalibrationRule,
+): LeaveOneOut {
+  if (concepts.length < 2) throw new RangeError("leave-one-out needs at least two concepts");
+  const predictions = concepts.map((left): LeaveOneOutPrediction => {
+    const rest = concepts.filter((k) => k !== left);
+    const chosen = chooseCandidate(grid.map((c) => candidateOutcome(c, rest, scoreAt, rule)), rule);
+    if (!chosen) return { concept: left.name, chosen: null, outcome: null };
+    const candidate = { window: chosen.window, threshold: chosen.threshold };
+    return { concept: left.name, chosen: candidate, outcome: candidateOutcome(candidate, [left], scoreAt, rule).concepts[0]! };
+  });
+  const made = predictions.filter((p) => p.outcome !== null);
+  const steps = made.map((p) => p.outcome!.step);
+  const baselines = concepts.filter((k) => made.some((p) => p.concept === k.name)).map((k) => k.baselineScore);
+  return {
+    predictions,
+    medianSteps: quantile(steps, 0.5),
+    maxSteps: steps.length > 0 ? Math.max(...steps) : NaN,
+    medianRatio: quantile(made.map((p) => p.outcome!.score), 0.5) / quantile(baselines, 0.5),
+  };
+}

@@ -26,5 +26,8 @@ export {
   DEFAULT_CALIBRATION_RULE,
   type DvarCandidate,
   dvarSpecOf,
+  type LeaveOneOut,
+  leaveOneOut,
+  type LeaveOneOutPrediction,
   stepsToScore,
 } from "./calibration.js";

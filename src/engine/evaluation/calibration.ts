@@ -11,6 +11,8 @@ import {
   candidateOutcome,
   chooseCandidate,
   type DvarCandidate,
+  type LeaveOneOut,
+  leaveOneOut,
   stepsToScore,
 } from "../../core/study/index.js";
 import type { ConceptRecord } from "./concept-study.js";
@@ -25,6 +27,8 @@ export interface StudyCalibration {
   chosen: CandidateOutcome | null;
   /** The selected candidate on the held-out concepts (null: none chosen, or no held-out concepts). */
   heldOutOutcome: CandidateOutcome | null;
+  /** Each tuning concept predicted by the choice made on the other tuning concepts (null: fewer than 2). */
+  leaveOneOut: LeaveOneOut | null;
   /** Scores taken beyond the records' (concept -> step -> score). */
   extraScores: Record<string, Record<string, number>>;
 }
@@ -76,7 +80,8 @@ export async function calibrateStudy(
     await ensureScored(heldOutConcepts, [chosen]);
     heldOutOutcome = candidateOutcome(chosen, heldOutConcepts, scoreAt, rule);
   }
-  return { rule, tuning: tuning.map((r) => r.concept), heldOut: heldOut.map((r) => r.concept), grid: outcomes, chosen, heldOutOutcome, extraScores };
+  const loo = tuningConcepts.length >= 2 ? leaveOneOut(grid, tuningConcepts, scoreAt, rule) : null;
+  return { rule, tuning: tuning.map((r) => r.concept), heldOut: heldOut.map((r) => r.concept), grid: outcomes, chosen, heldOutOutcome, leaveOneOut: loo, extraScores };
 }
 
 const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
@@ -103,9 +108,23 @@ export function calibrationMarkdown(c: StudyCalibration): string {
   ];
   if (!c.chosen) return [...lines, "**No candidate is feasible**: no N/alpha in the grid stops every tuning concept within the bar."].join("\n");
   const held = c.heldOutOutcome;
+  const loo = c.leaveOneOut;
+  const looLines = loo
+    ? [
+        "",
+        `Leave-one-out on the tuning concepts (each predicted by the N and alpha chosen on the other ${c.tuning.length - 1}):`,
+        "",
+        "| concept | chosen without it | DVAR steps | score / baseline |",
+        "| --- | --- | --- | --- |",
+        ...loo.predictions.map((p) => `| ${p.concept} | ${p.chosen ? `N=${p.chosen.window}, alpha=${p.chosen.threshold}` : "none feasible"} | ${p.outcome ? `${p.outcome.step}${p.outcome.stopped ? "" : " (cap)"}` : "-"} | ${p.outcome ? pct(p.outcome.ratio) : "-"} |`),
+        "",
+        `Median ${loo.medianSteps} steps (slowest ${pct(loo.maxSteps / c.rule.steps)}); median score / median baseline ${pct(loo.medianRatio)}.`,
+      ]
+    : [];
   return [
     ...lines,
     `Chosen: **N=${c.chosen.window}, alpha=${c.chosen.threshold}** (tuning: median ${c.chosen.medianSteps} steps, slowest ${pct(c.chosen.maxSteps / c.rule.steps)}, median ratio ${pct(c.chosen.medianRatio)}` +
       (held ? `; held out: median ${held.medianSteps} steps, slowest ${pct(held.maxSteps / c.rule.steps)}, median ratio ${pct(held.medianRatio)})` : ")") + ".",
+    ...looLines,
   ].join("\n");
 }

@@ -13,6 +13,7 @@ import {
   candidateStop,
   chooseCandidate,
   DEFAULT_CALIBRATION_GRID,
+  leaveOneOut,
   stepsToScore,
 } from "../../../src/core/study/index.js";
 
@@ -115,5 +116,32 @@ describe("chooseCandidate", () => {
   it("breaks a tie in steps by the larger ratio, then by grid order", () => {
     expect(chooseCandidate([outcome(1, 300, 0.98), outcome(2, 300, 0.985)], rule)!.window).toBe(2);
     expect(chooseCandidate([outcome(1, 300, 0.98), outcome(2, 300, 0.98)], rule)!.window).toBe(1);
+  });
+});
+
+describe("leaveOneOut", () => {
+  const rule = { maxFraction: 1, tolerance: 0, steps: 1000 };
+  const concepts: CalibrationConcept[] = [1, 2, 3].map((seed, i) => ({ name: `c${i}`, ldet: fallingLoss(seed, 1000, [0.05, 0.02, 0.01][i]!), baselineScore: 1 }));
+  const grid = [{ window: 50, threshold: 0.3 }, { window: 200, threshold: 0.3 }];
+  // the score rewards stopping near step 400 on c0 and c1, and as late as possible on c2
+  const scoreAt = (name: string, step: number) => (name === "c2" ? step / 1000 : 1 - Math.abs(step - 400) / 1000);
+
+  it("predicts each concept with the choice made on the others", () => {
+    const loo = leaveOneOut(grid, concepts, scoreAt, rule);
+    for (const p of loo.predictions) {
+      const rest = concepts.filter((k) => k.name !== p.concept);
+      const expected = chooseCandidate(grid.map((c) => candidateOutcome(c, rest, scoreAt, rule)), rule)!;
+      expect(p.chosen).toEqual({ window: expected.window, threshold: expected.threshold });
+      const left = concepts.find((k) => k.name === p.concept)!;
+      const step = candidateStop(p.chosen!, left.ldet) ?? 1000;
+      expect(p.outcome).toMatchObject({ concept: p.concept, step, score: scoreAt(p.concept, step) });
+    }
+    const scores = loo.predictions.map((p) => p.outcome!.score).sort((a, b) => a - b);
+    expect(loo.medianRatio).toBe(scores[1]);
+    expect(loo.maxSteps).toBe(Math.max(...loo.predictions.map((p) => p.outcome!.step)));
+  });
+
+  it("needs two concepts", () => {
+    expect(() => leaveOneOut(grid, concepts.slice(0, 1), scoreAt, rule)).toThrow(RangeError);
   });
 });

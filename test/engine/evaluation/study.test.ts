@@ -154,6 +154,7 @@ describe("the trajectory study on tiny-sd-a", () => {
     const [alpha, beta] = result.records;
     expect(c.grid.map((o) => o.concepts[0]!.step)).toEqual(grid.map((g) => candidateStop(g, alpha!.series.ldet) ?? 12));
     expect(c.chosen).toEqual(chooseCandidate(c.grid, { ...rule, steps: 12 }));
+    expect(c.leaveOneOut).toBeNull(); // one tuning concept: nothing to leave out
     const chosen = c.chosen!;
     // a stop off the records' 4-step cadence was scored from the embeddings file, as a fresh scorer scores it
     const extra = Object.entries(c.extraScores.alpha ?? {});
