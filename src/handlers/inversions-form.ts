@@ -17,14 +17,16 @@ export const MAX_MULTIPART_BODY_BYTES = 64 * 1024 * 1024;
 
 export interface InversionForm {
   readonly config: TextualInversionUploadConfig;
-  readonly images: InspectedUpload[];
+  /** In part order; `label` names the part in later errors (the service's image checks). */
+  readonly images: Array<InspectedUpload & { readonly label: string }>;
 }
 
 const invalid = (errors: ValidationIssue[]) => validationFailed("form", errors);
 
 const issue = (path: string, message: string): ValidationIssue => ({ location: "form", path, message });
 
-const describeFile = (i: number, file: File) => `image ${i} (${JSON.stringify(file.name.slice(0, 100))})`;
+/** An image part as errors name it: its index among the `images` parts and its file name, e.g. `images[2] ("cat.png")`. */
+const describeFile = (i: number, file: File) => `images[${i}] (${JSON.stringify(file.name.slice(0, 100))})`;
 
 async function parseConfig(parts: Array<string | File>): Promise<TextualInversionUploadConfig> {
   if (parts.length !== 1) throw invalid([issue("config", parts.length === 0 ? "the config part (JSON) is required" : "send one config part")]);
@@ -79,11 +81,11 @@ export async function readInversionForm(c: Context, inspect: UploadInspector): P
     if (part.size > MAX_UPLOAD_BYTES) throw new ApiError("payload_too_large", `${describeFile(i, part)} has ${part.size} bytes; each image is limited to ${MAX_UPLOAD_BYTES}.`);
     files.push(part);
   }
-  const images: InspectedUpload[] = [];
+  const images: InversionForm["images"] = [];
   for (const [i, file] of files.entries()) {
     const bytes = new Uint8Array(await file.arrayBuffer());
     try {
-      images.push(await inspect(imageType(i, file, bytes), bytes));
+      images.push({ ...(await inspect(imageType(i, file, bytes), bytes)), label: describeFile(i, file) });
     } catch (error) {
       if (error instanceof UploadRejectedError) throw new ApiError("invalid_image", `${describeFile(i, file)} refused: ${error.message}.`, { cause: error });
       throw error;

@@ -5,6 +5,7 @@
  * advanced once to succeeded or failed (If-Match), like a job record.
  */
 import { z } from "zod";
+import { storedObject } from "../../core/io/stored-object.js";
 import type { SamplerKind } from "../../core/sampling/index.js";
 import { JOB_ID_PATTERN } from "../../ports/dispatcher/dispatcher.js";
 
@@ -27,7 +28,8 @@ export function schedulerOf(sampler: SamplerKind): Scheduler {
 const id = z.string().regex(JOB_ID_PATTERN);
 const isoTime = z.iso.datetime();
 
-export const generationRecordSchema = z.strictObject({
+/** Fields a newer version adds are kept through the advance (storedObject; docs/STORE.md, "Compatibility"). */
+export const generationRecordSchema = storedObject({
   format: z.literal("dvar-generation"),
   formatVersion: z.literal(1),
   id: z.string().regex(GENERATION_ID_PATTERN),
@@ -51,12 +53,12 @@ export const generationRecordSchema = z.strictObject({
   scheduler: z.enum(SCHEDULERS).nullable(),
   seed: z.number().int().min(0),
   /** Once succeeded: the images in order (image i drawn from seed + i), and what ran. */
-  images: z.array(z.strictObject({ key: z.string(), seed: z.number().int(), width: z.number().int(), height: z.number().int() })).nullable(),
+  images: z.array(storedObject({ key: z.string(), seed: z.number().int(), width: z.number().int(), height: z.number().int() })).nullable(),
   sampler: z.enum(SCHEDULERS).nullable(),
   warnings: z.array(z.string()),
   /** Billed steps (n x steps) and device seconds, once billed. */
-  usage: z.strictObject({ steps: z.number().int(), seconds: z.number() }).nullable(),
-  error: z.strictObject({ code: z.string(), message: z.string() }).nullable(),
+  usage: storedObject({ steps: z.number().int(), seconds: z.number() }).nullable(),
+  error: storedObject({ code: z.string(), message: z.string() }).nullable(),
   createdAt: isoTime,
   finishedAt: isoTime.nullable(),
 });

@@ -23,8 +23,9 @@ export function describeGeneration(record: GenerationRecord): Generation {
     seed: record.seed,
     images: (record.images ?? []).map((image, index) => ({ index, seed: image.seed, width: image.width, height: image.height, url: generationImagePath(record.id, index) })),
     warnings: record.warnings,
-    usage: record.usage,
-    error: record.error,
+    // Named fields only: stored objects keep fields a newer release added (docs/STORE.md, "Compatibility").
+    usage: record.usage && { steps: record.usage.steps, seconds: record.usage.seconds },
+    error: record.error && { code: record.error.code, message: record.error.message },
     created_at: record.createdAt,
     finished_at: record.finishedAt,
   };

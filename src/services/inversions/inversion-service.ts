@@ -24,7 +24,7 @@ import type { CreateInversionRequest, TextualInversionUploadConfig } from "../..
 import { configFromRequest } from "./config-from-request.js";
 import { claimIdempotencyKey, findIdempotencyClaim, requestHash } from "../idempotency/index.js";
 import { indexJob, listJobIds } from "./job-index.js";
-import { TrainingInputError, type TrainingInputCheck } from "./training-input-error.js";
+import { TrainingInputError, type InlineImage, type TrainingInputCheck } from "./training-input-error.js";
 
 export class InversionInputError extends Error {
   override readonly name = "InversionInputError";
@@ -89,12 +89,13 @@ export class InversionService {
    * The multipart form of create: the training images come with the request, already inspected
    * (inspectUpload). They are stored as uploads only once every check has passed and the job is
    * about to be created, so a refused request stores nothing and a replayed one stores nothing
-   * new. The Idempotency-Key hash covers the images' SHA-256, not the fresh upload ids.
+   * new. The Idempotency-Key hash covers the images' SHA-256, not the fresh upload ids. Each
+   * image's `label` names it in errors (the form part), since the client never sees those ids.
    */
   async createWithImages(
     principal: Principal,
     request: TextualInversionUploadConfig,
-    images: readonly InspectedUpload[],
+    images: readonly (InspectedUpload & { readonly label: string })[],
     idempotencyKey?: string,
   ): Promise<{ job: VersionedJob; created: boolean }> {
     const hash = requestHash({ ...request, image_sha256: images.map((image) => image.sha256) });
@@ -103,7 +104,7 @@ export class InversionService {
     if (replayed) return replayed;
     const ids = images.map(() => (this.deps.newId ? this.deps.newId("upl") : newUploadId(this.clock.now())));
     const full: CreateInversionRequest = { ...request, images: ids };
-    await this.admit(principal, full, images.map((image) => image.bytes));
+    await this.admit(principal, full, images);
     return this.persist(principal, full, idempotency, {
       stage: async () => {
         for (const [i, image] of images.entries()) await putUpload(this.deps.store, principal.tenantId, ids[i]!, image);
@@ -127,9 +128,9 @@ export class InversionService {
 
   /**
    * The checks before anything is stored: budget (402), webhook URL (422), and for textual
-   * inversions the model, tokens and images (422; `inline`: the request's own image bytes).
+   * inversions the model, tokens and images (422; `inline`: the request's own images).
    */
-  private async admit(principal: Principal, request: CreateInversionRequest, inline?: readonly Uint8Array[]): Promise<void> {
+  private async admit(principal: Principal, request: CreateInversionRequest, inline?: readonly InlineImage[]): Promise<void> {
     await assertWithinBudget(this.deps.store, principal);
     if (request.webhook) {
       try {

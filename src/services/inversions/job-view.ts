@@ -22,6 +22,31 @@ function placeholderTokenOf(config: JobRecord["config"]): string | null {
 }
 
 /**
+ * Responses name each field they show: stored objects keep fields a newer release added
+ * (docs/STORE.md, "Compatibility"), and those must not reach clients unannounced.
+ */
+function publicOutcome(outcome: JobRecord["outcome"]): InversionSummary["outcome"] {
+  switch (outcome?.kind) {
+    case undefined:
+      return null;
+    case "converged":
+      return { kind: outcome.kind, step: outcome.step, criterion: outcome.criterion, value: outcome.value };
+    case "max_steps":
+      return { kind: outcome.kind, step: outcome.step };
+    case "failed":
+      return { kind: outcome.kind, step: outcome.step, reason: outcome.reason };
+  }
+}
+
+function publicError(error: JobRecord["error"]): InversionSummary["error"] {
+  return error === null ? null : { code: error.code, message: error.message };
+}
+
+function publicWebhook(webhook: JobRecord["webhook"]): InversionSummary["webhook"] {
+  return webhook === null ? null : { url: webhook.url, ...(webhook.events === undefined ? {} : { events: webhook.events }) };
+}
+
+/**
  * The running slice's progress object when it extends this record: written by the slice the
  * record says is running, from the step the record is at, and ahead of it. Anything else (an
  * earlier slice's, a finished job's, a malformed one) is ignored.
@@ -43,9 +68,9 @@ export function summarizeJob(job: JobRecord, progress?: JobProgress): InversionS
     step: ahead?.step ?? job.step,
     max_steps: job.config.maxSteps as number,
     stopping: job.config.stop as Record<string, unknown>,
-    outcome: job.outcome as InversionSummary["outcome"],
-    error: job.error,
-    webhook: job.webhook,
+    outcome: publicOutcome(job.outcome),
+    error: publicError(job.error),
+    webhook: publicWebhook(job.webhook),
     created_at: job.createdAt,
     updated_at: job.updatedAt,
     started_at: job.startedAt,

@@ -27,7 +27,17 @@ export interface TrainingInputs {
   readonly images: readonly string[];
 }
 
+/** An image sent with the request itself (multipart), not as an upload. */
+export interface InlineImage {
+  readonly bytes: Uint8Array;
+  /** How errors name it, as the client sent it: the form part, e.g. `images[2] ("cat.png")`. */
+  readonly label: string;
+}
+
 export interface TrainingInputCheck {
-  /** Resolves when the inputs are usable; throws TrainingInputError otherwise; writes nothing. */
-  check(inputs: TrainingInputs, inline?: readonly Uint8Array[]): Promise<void>;
+  /**
+   * Resolves when the inputs are usable; throws TrainingInputError otherwise; writes nothing.
+   * `inline`: one image per entry of `inputs.images`, checked instead of reading those uploads.
+   */
+  check(inputs: TrainingInputs, inline?: readonly InlineImage[]): Promise<void>;
 }

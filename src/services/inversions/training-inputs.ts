@@ -15,9 +15,9 @@ import type { Store } from "../../ports/store/index.js";
 import { UnknownModelError, type ModelCatalog } from "../models/model-catalog.js";
 import { uploadKey } from "../uploads/upload-keys.js";
 import { MAX_UPLOAD_BYTES, MAX_UPLOAD_PIXELS, sniffImageType } from "../uploads/upload-rules.js";
-import { TrainingInputError, type TrainingInputCheck, type TrainingInputs } from "./training-input-error.js";
+import { TrainingInputError, type InlineImage, type TrainingInputCheck, type TrainingInputs } from "./training-input-error.js";
 
-export { TrainingInputError, type TrainingInputCheck, type TrainingInputCode, type TrainingInputs } from "./training-input-error.js";
+export { TrainingInputError, type InlineImage, type TrainingInputCheck, type TrainingInputCode, type TrainingInputs } from "./training-input-error.js";
 
 interface ModelFacts {
   readonly resolution: number;
@@ -35,23 +35,28 @@ export class TrainingInputChecker implements TrainingInputCheck {
 
   /**
    * Resolves when the inputs are usable; throws TrainingInputError otherwise. Reads the uploads
-   * (or takes `inline` bytes, one per image, for images sent with the request), writes nothing.
+   * (or takes `inline` images, one per image, sent with the request), writes nothing.
    */
-  async check(inputs: TrainingInputs, inline?: readonly Uint8Array[]): Promise<void> {
+  async check(inputs: TrainingInputs, inline?: readonly InlineImage[]): Promise<void> {
     const model = this.models ? await this.modelFacts(inputs.model) : undefined;
     if (model) checkTokens(model.tokenizer, inputs);
     // The shorter side must reach half the model's resolution; without a model any side passes
     // here (resolution 1) and the slice checks it.
     const options = resolveImageOptions({ resolution: model?.resolution ?? 1, maxBytes: MAX_UPLOAD_BYTES, maxPixels: MAX_UPLOAD_PIXELS });
     for (const [i, id] of inputs.images.entries()) {
-      const found = inline?.[i] === undefined ? await this.store.get(uploadKey(inputs.tenantId, id)) : { body: inline[i]! };
-      if (!found) throw new TrainingInputError("upload_missing", `images: upload "${id}" does not exist`);
+      const image = inline?.[i];
+      // Named as the client knows it: the upload id it sent, or the form part (the fresh upload
+      // ids of a multipart request are never shown to the client).
+      const subject = image?.label ?? `images: upload "${id}"`;
+      const found = image === undefined ? await this.store.get(uploadKey(inputs.tenantId, id)) : { body: image.bytes };
+      if (!found) throw new TrainingInputError("upload_missing", `${subject} does not exist`);
       // Magic numbers first, so the decoder is never handed anything but the three formats.
-      if (sniffImageType(found.body) === undefined) throw new TrainingInputError("invalid_image", `images: upload "${id}" is not a PNG, JPEG or WebP image`);
+      if (sniffImageType(found.body) === undefined) throw new TrainingInputError("invalid_image", `${subject} is not a PNG, JPEG or WebP image`);
       try {
-        await inspectTrainingImage(`upload "${id}"`, found.body, options);
+        await inspectTrainingImage(subject, found.body, options);
       } catch (error) {
-        if (error instanceof ImageInputError) throw new TrainingInputError("invalid_image", `images: ${error.message}`);
+        // The engine's message starts with the subject: `<subject>: 8x8 is too small: ...`.
+        if (error instanceof ImageInputError) throw new TrainingInputError("invalid_image", error.message);
         throw error;
       }
     }

@@ -6,6 +6,7 @@
  */
 import { z } from "zod";
 import { finalOutcomeSchema } from "../../core/checkpoint/state-metadata.js";
+import { storedObject } from "../../core/io/stored-object.js";
 import { JOB_ID_PATTERN } from "../../ports/dispatcher/dispatcher.js";
 import { webhookSubscriptionSchema } from "../webhooks/events.js";
 
@@ -18,7 +19,7 @@ const id = z.string().regex(JOB_ID_PATTERN);
 const isoTime = z.iso.datetime();
 
 /** What the last completed slice measured: kept so a redelivered invocation can repair billing. */
-export const sliceReportSchema = z.strictObject({
+export const sliceReportSchema = storedObject({
   slice: z.number().int().min(0),
   steps: z.number().int().min(0),
   seconds: z.number().min(0),
@@ -33,7 +34,7 @@ export type SliceReport = z.infer<typeof sliceReportSchema>;
  * advance that ends it. A lease past `expiresAt` means the slice died (SIGKILL, lost GPU,
  * sandbox timeout) or stalled: the recovery sweep may dispatch the slice again.
  */
-export const sliceLeaseSchema = z.strictObject({
+export const sliceLeaseSchema = storedObject({
   slice: z.number().int().min(0),
   /** The holding invocation's attempt id. */
   attempt: z.string(),
@@ -52,14 +53,23 @@ export const sliceLeaseSchema = z.strictObject({
 export type SliceLease = z.infer<typeof sliceLeaseSchema>;
 
 /** The recovery sweep's bookkeeping: how often it has dispatched `slice` again, last at `at`. */
-export const redispatchSchema = z.strictObject({
+export const redispatchSchema = storedObject({
   slice: z.number().int().min(0),
   count: z.number().int().min(1),
   at: isoTime,
 });
 export type Redispatch = z.infer<typeof redispatchSchema>;
 
-export const jobRecordSchema = z.strictObject({
+/** The checkpoint's final outcome as the record keeps it: each kind's fields, and any a newer version added. */
+const [converged, maxSteps, failed] = finalOutcomeSchema.options;
+const recordOutcomeSchema = z.discriminatedUnion("kind", [storedObject(converged.shape), storedObject(maxSteps.shape), storedObject(failed.shape)]);
+
+/**
+ * Every object in the record keeps fields it does not know (storedObject): a process of an older
+ * release reads and advances records a newer one wrote during a rolling deploy, and passes their
+ * new fields on. New fields must therefore be optional (docs/STORE.md, "Compatibility").
+ */
+export const jobRecordSchema = storedObject({
   format: z.literal("dvar-job"),
   formatVersion: z.literal(1),
   id,
@@ -78,14 +88,14 @@ export const jobRecordSchema = z.strictObject({
   step: z.number().int().min(0),
   /** Store key of the latest durable checkpoint; null before the first slice ends. */
   checkpoint: z.string().nullable(),
-  outcome: finalOutcomeSchema.nullable(),
+  outcome: recordOutcomeSchema.nullable(),
   /** Store keys of the outputs by name, once the job has finished. */
   outputs: z.record(z.string(), z.string()).nullable(),
   lastSlice: sliceReportSchema.nullable(),
   /** Records written before leases existed have neither field. */
   lease: sliceLeaseSchema.nullable().default(null),
   redispatch: redispatchSchema.nullable().default(null),
-  error: z.strictObject({ code: z.string(), message: z.string() }).nullable(),
+  error: storedObject({ code: z.string(), message: z.string() }).nullable(),
   webhook: webhookSubscriptionSchema.nullable(),
   createdAt: isoTime,
   updatedAt: isoTime,

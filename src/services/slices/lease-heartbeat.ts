@@ -90,9 +90,12 @@ export class LeaseHeartbeat {
   private async renew(now: number): Promise<void> {
     try {
       for (let conflicts = 0; conflicts < MAX_CONFLICTS; conflicts++) {
+        // The lease as stored (this attempt's: checked by stillOurs after every conflict), so
+        // fields another release's process added to it are renewed with it.
+        const held = this.current.record.lease ?? this.lease;
         const renewed = await this.deps.jobs.advance(this.current, {
           ...this.current.record,
-          lease: { ...this.lease, expiresAt: new Date(now + this.deps.ttlMs).toISOString(), renewedAt: new Date(now).toISOString() },
+          lease: { ...held, expiresAt: new Date(now + this.deps.ttlMs).toISOString(), renewedAt: new Date(now).toISOString() },
         });
         if (renewed) {
           this.current = renewed;

@@ -7,6 +7,7 @@
  * ahead of the record it extends (same slice, same starting step, more steps).
  */
 import { z } from "zod";
+import { storedObject } from "../../core/io/stored-object.js";
 import type { InversionHistory } from "../../core/inversion/state.js";
 import type { Store } from "../../ports/store/index.js";
 
@@ -16,7 +17,8 @@ export function progressKey(jobId: string): string {
 
 const row = z.array(z.number().nullable());
 
-const progressSchema = z.strictObject({
+/** Fields a newer slice adds do not hide the hint from an older reader (storedObject). */
+const progressSchema = storedObject({
   format: z.literal("dvar-progress"),
   jobId: z.string(),
   /** The slice that wrote it (the record's `slice` while that slice runs). */
@@ -27,7 +29,7 @@ const progressSchema = z.strictObject({
   step: z.number().int().min(0),
   updatedAt: z.iso.datetime(),
   /** History rows fromStep + 1 .. step (null where a value was not computed). */
-  tail: z.strictObject({ trainLoss: row, ldet: row, criterion: row }),
+  tail: storedObject({ trainLoss: row, ldet: row, criterion: row }),
 });
 
 export type JobProgress = z.infer<typeof progressSchema>;

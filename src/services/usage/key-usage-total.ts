@@ -61,8 +61,10 @@ export async function keyUsageTotals(store: Store, tenantId: string, keyId: stri
     records += 1;
   }
   if (base === undefined || records !== base.records) {
-    // Object.fromEntries defines own properties, whatever the job ids are called.
-    const next: KeyUsageSummary = { version: 1, totals, records, counted: Object.fromEntries(counted) };
+    // Object.fromEntries defines own properties, whatever the job ids are called. Fields a newer
+    // release added to the summary are kept (docs/STORE.md, "Compatibility"); a summary rebuilt
+    // from nothing (base dropped above) starts without them.
+    const next: KeyUsageSummary = { ...base, version: 1, totals, records, counted: Object.fromEntries(counted) };
     try {
       await store.put(summaryKey, new TextEncoder().encode(JSON.stringify(next)), {
         ...(stored ? { ifMatch: stored.etag } : { ifNoneMatch: "*" }),

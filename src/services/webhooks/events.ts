@@ -1,11 +1,15 @@
 import { createHash } from "node:crypto";
 import { z } from "zod";
+import { storedObject } from "../../core/io/stored-object.js";
 
 export const WEBHOOK_EVENT_TYPES = ["inversion.started", "inversion.succeeded", "inversion.failed", "inversion.canceled"] as const;
 export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];
 
-/** A job's webhook: where to send and which events (all four when `events` is absent). */
-export const webhookSubscriptionSchema = z.object({
+/**
+ * A job's webhook: where to send and which events (all four when `events` is absent). Stored in
+ * the job record, so fields a newer version adds are kept (storedObject).
+ */
+export const webhookSubscriptionSchema = storedObject({
   url: z.url({ protocol: /^https?$/ }).max(2048),
   events: z.array(z.enum(WEBHOOK_EVENT_TYPES)).min(1).optional(),
 });

@@ -11,6 +11,7 @@
  * an If-Match write, so two workers never attempt the same delivery at once.
  */
 import { z } from "zod";
+import { storedObject } from "../../core/io/stored-object.js";
 import { PreconditionFailedError } from "../../ports/store/errors.js";
 import type { Store } from "../../ports/store/store.js";
 import type { JobRecord } from "../jobs/job-record.js";
@@ -22,7 +23,8 @@ const isoTime = z.iso.datetime();
 export const DELIVERY_STATUSES = ["pending", "delivered", "disabled", "failed", "refused"] as const;
 export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];
 
-export const deliveryRecordSchema = z.strictObject({
+/** Fields a newer version adds are kept through every update (storedObject; docs/STORE.md, "Compatibility"). */
+export const deliveryRecordSchema = storedObject({
   format: z.literal("dvar-webhook-delivery"),
   formatVersion: z.literal(1),
   /** The webhook-id. */
@@ -35,7 +37,7 @@ export const deliveryRecordSchema = z.strictObject({
   body: z.string(),
   /** pending: more attempts to come; delivered: a 2xx; disabled: 410 Gone; failed: attempts ran out; refused: the URL guard said no. */
   status: z.enum(DELIVERY_STATUSES),
-  attempts: z.array(z.strictObject({ at: isoTime, status: z.number().int().optional(), error: z.string().optional() })),
+  attempts: z.array(storedObject({ at: isoTime, status: z.number().int().optional(), error: z.string().optional() })),
   /** Pending: not before this time (also pushed ahead while a worker holds the delivery). */
   nextAttemptAt: isoTime,
   createdAt: isoTime,
@@ -127,7 +129,8 @@ export class WebhookOutbox {
 
 /** The payload receivers get under `data` (webhookMessage adds the job id). */
 function eventData(job: JobRecord): Record<string, unknown> {
-  return { object: "inversion", status: job.status, step: job.step, error: job.error };
+  // The error by its named fields: stored objects keep fields a newer release added.
+  return { object: "inversion", status: job.status, step: job.step, error: job.error && { code: job.error.code, message: job.error.message } };
 }
 
 /**

@@ -5,19 +5,21 @@
  * so messages carry both signatures while receivers switch over.
  */
 import { z } from "zod";
+import { storedObject } from "../../core/io/stored-object.js";
 import { generateWebhookSecret } from "../../core/signing/index.js";
 import { systemClock, type Clock } from "../../ports/clock.js";
 import { PreconditionFailedError } from "../../ports/store/errors.js";
 import type { Store } from "../../ports/store/store.js";
 
 const isoTime = z.iso.datetime();
-const secretRecordSchema = z.strictObject({
+/** Fields a newer version adds are kept through a rotation (storedObject; docs/STORE.md, "Compatibility"). */
+const secretRecordSchema = storedObject({
   format: z.literal("dvar-webhook-secret"),
   formatVersion: z.literal(1),
   tenantId: z.string(),
   secret: z.string().startsWith("whsec_"),
   createdAt: isoTime,
-  previous: z.strictObject({ secret: z.string().startsWith("whsec_"), expiresAt: isoTime }).nullable(),
+  previous: storedObject({ secret: z.string().startsWith("whsec_"), expiresAt: isoTime }).nullable(),
 });
 export type WebhookSecretRecord = z.infer<typeof secretRecordSchema>;
 

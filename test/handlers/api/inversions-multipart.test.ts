@@ -149,10 +149,10 @@ describe("POST /v1/inversions with multipart/form-data", () => {
       ["11 images", [cfg(), ...Array.from({ length: 11 }, () => image())], 400, "validation_failed", "images"],
       ["an unknown part", [cfg(), ...pad(), { name: "extra", value: "1" }], 400, "validation_failed", "extra"],
       ["an image sent as text", [cfg(), { name: "images", value: "not a file" }, image(), image()], 400, "validation_failed", "images.0"],
-      ["an image over 10 MB", [cfg(), ...pad(image(), image({ file: new Uint8Array(MAX_UPLOAD_BYTES + 1) }))], 413, "payload_too_large", "image 1"],
-      ["HTML named .png", [cfg(), ...pad(image({ file: new TextEncoder().encode("<html><body>hi</body></html>"), filename: "evil.png" }))], 422, "invalid_image", "image 0 (\"evil.png\")"],
+      ["an image over 10 MB", [cfg(), ...pad(image(), image({ file: new Uint8Array(MAX_UPLOAD_BYTES + 1) }))], 413, "payload_too_large", 'images[1] ("x.png") has'],
+      ["HTML named .png", [cfg(), ...pad(image({ file: new TextEncoder().encode("<html><body>hi</body></html>"), filename: "evil.png" }))], 422, "invalid_image", 'images[0] ("evil.png") refused'],
       ["a GIF", [cfg(), ...pad(image({ file: gif, filename: "a.gif", type: "image/gif" }))], 422, "invalid_image", "image/gif"],
-      ["a truncated PNG", [cfg(), ...pad(image(), image({ file: png.subarray(0, png.length - 40) }))], 422, "invalid_image", "image 1"],
+      ["a truncated PNG", [cfg(), ...pad(image(), image({ file: png.subarray(0, png.length - 40) }))], 422, "invalid_image", 'images[1] ("x.png") refused'],
       ["a JPEG declared as PNG", [cfg(), ...pad(image({ file: await sharp(png).jpeg().toBuffer() }))], 422, "invalid_image", "image/jpeg"],
       ["an image smaller than half the model's resolution", [cfg(), ...pad(image({ file: await sharp({ create: { width: 8, height: 8, channels: 3, background: { r: 1, g: 2, b: 3 } } }).png().toBuffer() }))], 422, "invalid_image", "8x8 is too small"],
       ["an unknown model", [cfg({ model: "sd-15" }), ...pad()], 422, "unknown_model", 'model "sd-15" is not served'],
@@ -169,6 +169,40 @@ describe("POST /v1/inversions with multipart/form-data", () => {
       expect(await storedKeys(h.store), name).toEqual([]);
     }
     expect(h.dispatched).toEqual([]);
+  }, 60_000);
+
+  it("names a refused image by its part (index and file name), never by the upload id the client did not see", async () => {
+    const h = await createHarness({ runSlices: false, deps: { models } });
+    const [good] = await conceptFiles();
+    const png = good!.bytes;
+    const small = await sharp({ create: { width: 8, height: 8, channels: 3, background: { r: 1, g: 2, b: 3 } } }).png().toBuffer();
+    const part = (file: Uint8Array, filename: string): Part => ({ name: "images", file, filename, type: "image/png" });
+    const send = async (images: Part[]) => {
+      const response = await postForm(h, form([{ name: "config", value: JSON.stringify(config()) }, ...images]));
+      expect(response.status).toBe(422);
+      return problem(response);
+    };
+
+    // Too small for the model: found by the service's checks, after the form's.
+    const tooSmall = await send([part(png, "a.png"), part(png, "b.png"), part(small, "cat.png")]);
+    expect(tooSmall.code).toBe("invalid_image");
+    expect(tooSmall.detail).toBe('images[2] ("cat.png"): 8x8 is too small: the shorter side must be at least 16 pixels');
+
+    // Undecodable (truncated): found by the form's decode.
+    const undecodable = await send([part(png, "a.png"), part(png.subarray(0, png.length - 40), "cut.png"), part(png, "c.png")]);
+    expect(undecodable.code).toBe("invalid_image");
+    expect(undecodable.detail).toMatch(/^images\[1\] \("cut\.png"\) refused: \S/);
+
+    for (const { detail } of [tooSmall, undecodable]) expect(detail).not.toMatch(/upl_|upload "/);
+    expect(await storedKeys(h.store)).toEqual([]);
+
+    // The JSON path names the upload id the client sent.
+    const uploaded = await h.call("/v1/uploads", { method: "POST", headers: { "content-type": "image/png" }, body: new Uint8Array(small) });
+    expect(uploaded.status).toBe(201);
+    const { id: smallId } = (await uploaded.json()) as { id: string };
+    const viaJson = await h.post("/v1/inversions", textualInversionBody([...(await uploadConcept(h)).slice(0, 2), smallId]));
+    expect(viaJson.status).toBe(422);
+    expect((await problem(viaJson)).detail).toBe(`images: upload "${smallId}": 8x8 is too small: the shorter side must be at least 16 pixels`);
   }, 60_000);
 
   it("is refused (415) by a deployment without an image checker (the control plane without sharp), storing nothing", async () => {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { JobStore } from "../../../src/services/jobs/index.js";
+import { parseExact, stringifyExact } from "../../../src/core/io/exact-json.js";
+import { JobStore, jobRecordKey } from "../../../src/services/jobs/index.js";
 import { downsampleHistory } from "../../../src/services/inversions/job-view.js";
 import { createHarness, problem, syntheticBody } from "./harness.js";
 
@@ -107,5 +108,59 @@ describe("POST /v1/inversions/{id}/cancel", () => {
     const response = await h.call(`/v1/inversions/${id}/cancel`, { method: "POST" });
     expect(response.status).toBe(409);
     expect((await problem(response)).code).toBe("conflict");
+  });
+});
+
+describe("job records from a newer release (docs/STORE.md, Compatibility)", () => {
+  const FUTURE_TEXT = '"futureField":{"x":1}';
+
+  /** Adds `futureField` where a newer release might: at the top level and inside nested objects. */
+  async function writeAsNewerRelease(h: Awaited<ReturnType<typeof createHarness>>, id: string, edit: (record: Record<string, any>) => void): Promise<void> {
+    const key = jobRecordKey(id);
+    const found = (await h.store.get(key))!;
+    const record = parseExact(new TextDecoder().decode(found.body)) as Record<string, any>;
+    edit(record);
+    await h.store.put(key, new TextEncoder().encode(stringifyExact(record)), { ifMatch: found.etag, contentType: "application/json" });
+  }
+
+  it("are read, listed and canceled without showing the unknown fields; the cancel keeps them stored", async () => {
+    const h = await createHarness({ runSlices: false });
+    const { id } = (await (await h.post("/v1/inversions", syntheticBody())).json()) as { id: string };
+    await writeAsNewerRelease(h, id, (record) => {
+      record.futureField = { x: 1 };
+      record.webhook = { url: "https://hooks.example.com/a", futureField: { x: 1 } };
+    });
+
+    const got = await h.call(`/v1/inversions/${id}`);
+    expect(got.status).toBe(200);
+    const text = await got.text();
+    expect(text).not.toContain("futureField");
+    expect(JSON.parse(text).webhook).toEqual({ url: "https://hooks.example.com/a" });
+    expect(await (await h.call("/v1/inversions")).text()).not.toContain("futureField");
+
+    const canceled = await h.call(`/v1/inversions/${id}/cancel`, { method: "POST" });
+    expect(canceled.status).toBe(200);
+    expect(await canceled.text()).not.toContain("futureField");
+    const stored = new TextDecoder().decode((await h.store.get(jobRecordKey(id)))!.body);
+    expect(JSON.parse(stored)).toMatchObject({ status: "canceled", futureField: { x: 1 } });
+    expect(stored.split(FUTURE_TEXT)).toHaveLength(3); // top level and webhook
+  });
+
+  it("show a finished job's outcome and error by their known fields only", async () => {
+    const h = await createHarness({ runSlices: false });
+    const { id } = (await (await h.post("/v1/inversions", syntheticBody())).json()) as { id: string };
+    const at = new Date().toISOString();
+    await writeAsNewerRelease(h, id, (record) => {
+      Object.assign(record, { status: "failed", updatedAt: at, startedAt: at, finishedAt: at, futureField: { x: 1 } });
+      record.outcome = { kind: "failed", step: 3, reason: "loss is NaN", futureField: { x: 1 } };
+      record.error = { code: "optimization_failed", message: "loss is NaN", futureField: { x: 1 } };
+    });
+    const got = await h.call(`/v1/inversions/${id}`);
+    expect(got.status).toBe(200);
+    const text = await got.text();
+    expect(text).not.toContain("futureField");
+    const job = JSON.parse(text) as Record<string, unknown>;
+    expect(job.outcome).toEqual({ kind: "failed", step: 3, reason: "loss is NaN" });
+    expect(job.error).toEqual({ code: "optimization_failed", message: "loss is NaN" });
   });
 });

@@ -178,4 +178,27 @@ describe("keyUsageTotals", () => {
     expect(keyUsageSummaryKey(TENANT, KEY).startsWith(`usage/`)).toBe(false);
     expect(usageStoreKey(record("inv_0", 0)).startsWith("usage/")).toBe(true);
   });
+
+  it("keeps fields a newer release added to the summary when it grows, and drops them when it is rebuilt", async () => {
+    const store = new TestStore();
+    const ledger = new UsageLedger(store);
+    const record = (slice: number): UsageRecord => ({ tenantId: TENANT, keyId: KEY, jobId: "inv_a", slice, steps: 10, device: "cpu", seconds: 1.5, recordedAt: "2026-03-01T10:00:00.000Z" });
+    const summaryKey = keyUsageSummaryKey(TENANT, KEY);
+    const summaryText = async () => new TextDecoder().decode((await store.inner.get(summaryKey))!.body);
+    await ledger.record(record(0));
+    await keyUsageTotals(store, TENANT, KEY);
+    const written = JSON.parse(await summaryText()) as Record<string, unknown>;
+    await store.inner.put(summaryKey, new TextEncoder().encode(JSON.stringify({ ...written, futureField: { x: 1 } })));
+
+    await ledger.record(record(1));
+    expect(await keyUsageTotals(store, TENANT, KEY)).toEqual({ slices: 2, generations: 0, steps: 20, seconds: 3 });
+    const grown = await summaryText();
+    expect(grown).toContain('"futureField":{"x":1}');
+    expect(JSON.parse(grown)).toMatchObject({ version: 1, records: 2, counted: { inv_a: [[0, 1]] } });
+
+    // A counted record gone: the summary no longer describes the ledger and is counted afresh.
+    await store.inner.delete(usageStoreKey(record(0)));
+    expect(await keyUsageTotals(store, TENANT, KEY)).toEqual({ slices: 1, generations: 0, steps: 10, seconds: 1.5 });
+    expect(await summaryText()).not.toContain("futureField");
+  });
 });

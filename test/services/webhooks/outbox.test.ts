@@ -9,6 +9,7 @@ import {
   WebhookDeliveryWorker,
   WebhookOutbox,
   WebhookSecretStore,
+  webhookSecretKey,
   type WebhookFetch,
 } from "../../../src/services/webhooks/index.js";
 import { FakeClock } from "./fake-clock.js";
@@ -129,6 +130,47 @@ describe("the webhook outbox", () => {
     await outbox.update(current, { ...current.record, nextAttemptAt: new Date(T0 + 60_000).toISOString() }); // as a claim does
     expect(await worker().deliverDue()).toEqual({ attempted: 0, nextDueAt: T0 + 60_000 });
     expect(sent).toEqual([]);
+  });
+});
+
+describe("webhook records from a newer release (docs/STORE.md, Compatibility)", () => {
+  const FUTURE_TEXT = '"futureField":{"x":1}';
+  const text = async (store: MemoryStore, key: string) => new TextDecoder().decode((await store.get(key))!.body);
+  /** Adds unknown fields to a stored JSON object with If-Match, as a newer release's process would. */
+  async function writeAsNewerRelease(store: MemoryStore, key: string, edit: (record: Record<string, any>) => void) {
+    const found = (await store.get(key))!;
+    const record = JSON.parse(new TextDecoder().decode(found.body)) as Record<string, any>;
+    edit(record);
+    await store.put(key, new TextEncoder().encode(JSON.stringify(record)), { ifMatch: found.etag, contentType: "application/json" });
+  }
+
+  it("a delivery keeps unknown fields, at the top level and in an attempt, through the claim and the attempt's update", async () => {
+    const { store, sink, worker, outbox, clock } = setup([500]);
+    const j = job({ url: "https://hooks.example.com/x" });
+    await sink.emit(j, "inversion.succeeded");
+    expect((await worker().deliverDue()).attempted).toBe(1); // 500: a retry is due later
+    const key = deliveryKey(j.id, "inversion.succeeded");
+    await writeAsNewerRelease(store, key, (record) => {
+      record.futureField = { x: 1 };
+      record.attempts[0].futureField = { x: 1 };
+    });
+    clock.now = () => T0 + 1000;
+    expect((await worker().deliverDue()).attempted).toBe(1);
+    const stored = await text(store, key);
+    expect(stored.split(FUTURE_TEXT)).toHaveLength(3);
+    const { record } = (await outbox.read(j.id, "inversion.succeeded"))!;
+    expect(record).toMatchObject({ status: "delivered", futureField: { x: 1 }, attempts: [{ status: 500, futureField: { x: 1 } }, { status: 204 }] });
+  });
+
+  it("a tenant's secret record keeps unknown fields through a rotation", async () => {
+    const { store, secrets } = setup();
+    const first = await secrets.getOrCreate("tenant-a");
+    await writeAsNewerRelease(store, webhookSecretKey("tenant-a"), (record) => (record.futureField = { x: 1 }));
+    const rotated = await secrets.rotate("tenant-a", 60_000);
+    expect(rotated.secret).not.toBe(first.secret);
+    const stored = await text(store, webhookSecretKey("tenant-a"));
+    expect(stored.split(FUTURE_TEXT)).toHaveLength(2);
+    expect(JSON.parse(stored)).toMatchObject({ secret: rotated.secret, previous: { secret: first.secret } });
   });
 });
 
