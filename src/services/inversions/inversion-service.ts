@@ -11,7 +11,7 @@ import type { Dispatcher } from "../../ports/dispatcher/index.js";
 import { PreconditionFailedError } from "../../ports/store/errors.js";
 import type { Store } from "../../ports/store/store.js";
 import type { Principal } from "../auth/index.js";
-import { isTerminal, JobStore, newJobRecord, type JobRecord, type VersionedJob } from "../jobs/index.js";
+import { clearJobActive, isTerminal, JobStore, markJobActive, newJobRecord, type JobRecord, type VersionedJob } from "../jobs/index.js";
 import { deleteJobInputs, JobInputSourceMissingError, writeJobInput, type JobInputSource } from "../jobs/job-inputs.js";
 import { noJobEvents, type JobEventSink } from "../slices/events.js";
 import { UnknownModelError, type ModelCatalog } from "../models/model-ids.js";
@@ -202,6 +202,9 @@ export class InversionService {
   ): Promise<VersionedJob> {
     const copies: string[] = [];
     try {
+      // Marked before the first copy, so the recovery sweep finds (and, a day on, deletes) the
+      // copies of a create that dies before its record (services/recovery/job-sweeper.ts).
+      await markJobActive(this.deps.store, id, new Date(this.clock.now()));
       await inputs.stage();
       if (request.objective === "textual_inversion") {
         for (const i of request.images.keys()) copies.push(await this.copyInput(id, i, request.images[i]!, await inputs.source(i)));
@@ -231,9 +234,11 @@ export class InversionService {
 
   private async removeUnusedCopies(id: string, count: number): Promise<void> {
     try {
-      if (!(await this.jobs.read(id))) await deleteJobInputs(this.deps.store, id, count);
+      if (await this.jobs.read(id)) return;
+      await deleteJobInputs(this.deps.store, id, count);
+      await clearJobActive(this.deps.store, id);
     } catch {
-      // Best effort: left over, they sit under an id no other request uses.
+      // Best effort: left over, they sit under an id no other request uses, and the sweep deletes them.
     }
   }
 
