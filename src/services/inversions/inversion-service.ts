@@ -17,6 +17,7 @@ import { noJobEvents, type JobEventSink } from "../slices/events.js";
 import { UnknownModelError, type ModelCatalog } from "../models/model-ids.js";
 import { DAY_MS, DEFAULT_UPLOAD_EXPIRY, usableForNewJob, type UploadExpiry } from "../uploads/upload-expiry.js";
 import { newUploadId, uploadIssuedAt, uploadKey } from "../uploads/upload-keys.js";
+import { findUploadKey } from "../uploads/upload-lookup.js";
 import { putUpload, type InspectedUpload } from "../uploads/inspected-upload.js";
 import { assertWithinBudget } from "../usage/budget.js";
 import { checkWebhookUrl, WebhookUrlRefusedError, type WebhookNetworkPolicy } from "../webhooks/url-guard.js";
@@ -81,7 +82,8 @@ export class InversionService {
     const images = request.objective === "textual_inversion" ? request.images : [];
     return this.persist(principal, request, idempotency, {
       stage: async () => {},
-      source: async (i) => ({ key: uploadKey(principal.tenantId, images[i]!) }),
+      // The key it is stored under (an id from before the uploads/ layout may be at the old key).
+      source: async (i) => ({ key: (await findUploadKey(this.deps.store, principal.tenantId, images[i]!)) ?? uploadKey(principal.tenantId, images[i]!) }),
     });
   }
 
@@ -312,9 +314,7 @@ export class InversionService {
 
   private async assertUploadsExist(tenantId: string, ids: readonly string[]): Promise<void> {
     for (const id of ids) {
-      const key = uploadKey(tenantId, id);
-      const page = await this.deps.store.list(key, { limit: 1 });
-      if (page.entries[0]?.key !== key) throw new TrainingInputError("upload_missing", `images: upload "${id}" does not exist`);
+      if ((await findUploadKey(this.deps.store, tenantId, id)) === undefined) throw new TrainingInputError("upload_missing", `images: upload "${id}" does not exist`);
     }
   }
 }

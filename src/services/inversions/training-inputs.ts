@@ -13,7 +13,7 @@ import { openModelFolder } from "../../engine/model/folder.js";
 import { addPlaceholder, type ClipTokenizer, loadClipTokenizer, resolveInitializer, TokenizerError } from "../../engine/tokenizer/index.js";
 import type { Store } from "../../ports/store/index.js";
 import { UnknownModelError, type ModelCatalog } from "../models/model-catalog.js";
-import { uploadKey } from "../uploads/upload-keys.js";
+import { readUpload } from "../uploads/upload-lookup.js";
 import { MAX_UPLOAD_BYTES, MAX_UPLOAD_PIXELS, sniffImageType } from "../uploads/upload-rules.js";
 import { TrainingInputError, type TrainingInputCheck, type TrainingInputs } from "./training-input-error.js";
 
@@ -44,7 +44,7 @@ export class TrainingInputChecker implements TrainingInputCheck {
     // here (resolution 1) and the slice checks it.
     const options = resolveImageOptions({ resolution: model?.resolution ?? 1, maxBytes: MAX_UPLOAD_BYTES, maxPixels: MAX_UPLOAD_PIXELS });
     for (const [i, id] of inputs.images.entries()) {
-      const found = inline?.[i] === undefined ? await this.store.get(uploadKey(inputs.tenantId, id)) : { body: inline[i]! };
+      const found = inline?.[i] === undefined ? await readUpload(this.store, inputs.tenantId, id) : { body: inline[i]! };
       if (!found) throw new TrainingInputError("upload_missing", `images: upload "${id}" does not exist`);
       // Magic numbers first, so the decoder is never handed anything but the three formats.
       if (sniffImageType(found.body) === undefined) throw new TrainingInputError("invalid_image", `images: upload "${id}" is not a PNG, JPEG or WebP image`);
