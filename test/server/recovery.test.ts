@@ -52,7 +52,7 @@ describe("startSweepLoop", () => {
     };
     const answers: Array<Partial<SweepResult>> = [{ nextDueAt: now + 5_000 }, {}, { nextDueAt: now + 999_999 }];
     let passes = 0;
-    const empty: SweepResult = { checked: 0, redispatched: [], failed: [], cleared: 0, errors: [] };
+    const empty: SweepResult = { checked: 0, redispatched: [], failed: [], cleared: 0, inputsDeleted: [], errors: [] };
     const loop = startSweepLoop({ sweeper: { sweep: async () => ({ ...empty, ...answers[passes++] }) }, intervalMs: 60_000, clock: { now: () => now, sleep: async () => {} }, schedule });
     await vi.waitFor(() => expect(waits).toHaveLength(1));
     expect(waits).toEqual([5_000]);

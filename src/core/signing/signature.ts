@@ -46,6 +46,9 @@ export function verifyWebhook(
   const signature = headers["webhook-signature"];
   if (!id || !timestamp || !signature) throw new WebhookVerificationError("missing webhook-id, -timestamp or -signature");
   if (!/^\d+$/.test(timestamp)) throw new WebhookVerificationError("webhook-timestamp is not Unix seconds");
+  // The signature covers the number, re-formatted ("0161..." signs as "161..."), as the reference
+  // implementation computes it (standardwebhooks 1.1.1 parses the header and signs the parsed
+  // value; a test pins the agreement); signers only ever write the canonical form.
   const seconds = Number(timestamp);
   if (Math.abs(nowSeconds - seconds) > toleranceSeconds) throw new WebhookVerificationError("webhook-timestamp outside tolerance");
   // Compared as base64 text, as the reference implementation does (signers write canonical base64).

@@ -11,12 +11,13 @@ import type { Dispatcher } from "../../ports/dispatcher/index.js";
 import { PreconditionFailedError } from "../../ports/store/errors.js";
 import type { Store } from "../../ports/store/store.js";
 import type { Principal } from "../auth/index.js";
-import { isTerminal, JobStore, newJobRecord, type JobRecord, type VersionedJob } from "../jobs/index.js";
+import { clearJobActive, isTerminal, JobStore, markJobActive, newJobRecord, type JobRecord, type VersionedJob } from "../jobs/index.js";
 import { deleteJobInputs, JobInputSourceMissingError, writeJobInput, type JobInputSource } from "../jobs/job-inputs.js";
 import { noJobEvents, type JobEventSink } from "../slices/events.js";
 import { UnknownModelError, type ModelCatalog } from "../models/model-ids.js";
 import { DAY_MS, DEFAULT_UPLOAD_EXPIRY, usableForNewJob, type UploadExpiry } from "../uploads/upload-expiry.js";
 import { newUploadId, uploadIssuedAt, uploadKey } from "../uploads/upload-keys.js";
+import { findUploadKey } from "../uploads/upload-lookup.js";
 import { putUpload, type InspectedUpload } from "../uploads/inspected-upload.js";
 import { assertWithinBudget } from "../usage/budget.js";
 import { checkWebhookUrl, WebhookUrlRefusedError, type WebhookNetworkPolicy } from "../webhooks/url-guard.js";
@@ -81,7 +82,8 @@ export class InversionService {
     const images = request.objective === "textual_inversion" ? request.images : [];
     return this.persist(principal, request, idempotency, {
       stage: async () => {},
-      source: async (i) => ({ key: uploadKey(principal.tenantId, images[i]!) }),
+      // The key it is stored under (an id from before the uploads/ layout may be at the old key).
+      source: async (i) => ({ key: (await findUploadKey(this.deps.store, principal.tenantId, images[i]!)) ?? uploadKey(principal.tenantId, images[i]!) }),
     });
   }
 
@@ -203,6 +205,9 @@ export class InversionService {
   ): Promise<VersionedJob> {
     const copies: string[] = [];
     try {
+      // Marked before the first copy, so the recovery sweep finds (and, a day on, deletes) the
+      // copies of a create that dies before its record (services/recovery/job-sweeper.ts).
+      await markJobActive(this.deps.store, id, new Date(this.clock.now()));
       await inputs.stage();
       if (request.objective === "textual_inversion") {
         for (const i of request.images.keys()) copies.push(await this.copyInput(id, i, request.images[i]!, await inputs.source(i)));
@@ -232,9 +237,11 @@ export class InversionService {
 
   private async removeUnusedCopies(id: string, count: number): Promise<void> {
     try {
-      if (!(await this.jobs.read(id))) await deleteJobInputs(this.deps.store, id, count);
+      if (await this.jobs.read(id)) return;
+      await deleteJobInputs(this.deps.store, id, count);
+      await clearJobActive(this.deps.store, id);
     } catch {
-      // Best effort: left over, they sit under an id no other request uses.
+      // Best effort: left over, they sit under an id no other request uses, and the sweep deletes them.
     }
   }
 
@@ -308,9 +315,7 @@ export class InversionService {
 
   private async assertUploadsExist(tenantId: string, ids: readonly string[]): Promise<void> {
     for (const id of ids) {
-      const key = uploadKey(tenantId, id);
-      const page = await this.deps.store.list(key, { limit: 1 });
-      if (page.entries[0]?.key !== key) throw new TrainingInputError("upload_missing", `images: upload "${id}" does not exist`);
+      if ((await findUploadKey(this.deps.store, tenantId, id)) === undefined) throw new TrainingInputError("upload_missing", `images: upload "${id}" does not exist`);
     }
   }
 }

@@ -13,7 +13,7 @@ import { openModelFolder } from "../../engine/model/folder.js";
 import { addPlaceholder, type ClipTokenizer, loadClipTokenizer, resolveInitializer, TokenizerError } from "../../engine/tokenizer/index.js";
 import type { Store } from "../../ports/store/index.js";
 import { UnknownModelError, type ModelCatalog } from "../models/model-catalog.js";
-import { uploadKey } from "../uploads/upload-keys.js";
+import { readUpload } from "../uploads/upload-lookup.js";
 import { MAX_UPLOAD_BYTES, MAX_UPLOAD_PIXELS, sniffImageType } from "../uploads/upload-rules.js";
 import { TrainingInputError, type InlineImage, type TrainingInputCheck, type TrainingInputs } from "./training-input-error.js";
 
@@ -48,7 +48,7 @@ export class TrainingInputChecker implements TrainingInputCheck {
       // Named as the client knows it: the upload id it sent, or the form part (the fresh upload
       // ids of a multipart request are never shown to the client).
       const subject = image?.label ?? `images: upload "${id}"`;
-      const found = image === undefined ? await this.store.get(uploadKey(inputs.tenantId, id)) : { body: image.bytes };
+      const found = image === undefined ? await readUpload(this.store, inputs.tenantId, id) : { body: image.bytes };
       if (!found) throw new TrainingInputError("upload_missing", `${subject} does not exist`);
       // Magic numbers first, so the decoder is never handed anything but the three formats.
       if (sniffImageType(found.body) === undefined) throw new TrainingInputError("invalid_image", `${subject} is not a PNG, JPEG or WebP image`);

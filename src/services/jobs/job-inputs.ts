@@ -1,8 +1,13 @@
 /**
  * A job's own copies of its training images, `jobs/<id>/inputs/<n, 3 digits>`, written when the
  * job is created. Uploads are staging and expire (services/uploads/upload-expiry.ts); the job's
- * copies live as long as the job's other objects, so a job never loses its images however long
- * it runs. Records written before copies existed have none and read the uploads.
+ * copies live until the job ends, so a job never loses its images however long it runs. Records
+ * written before copies existed have none and read the uploads.
+ *
+ * The copies go when the job ends: the recovery sweep deletes the inputs of a succeeded, failed
+ * or canceled job before it drops the job's active marker (services/recovery/job-sweeper.ts),
+ * and the copies of a create that died before its record once its marker is a day old. Creation
+ * writes the marker before the first copy, so every set of copies has one.
  *
  * A copy is written create-only under the job's id. The only writers of one job id's inputs are
  * the requests that hold that id (a fresh random id, or an Idempotency-Key claim for one request
@@ -83,6 +88,28 @@ async function putSentInput(store: Store, jobId: string, key: string, source: { 
   const stored = await store.get(key);
   if (!stored || !sameBytes(stored.body, source.bytes)) throw new JobInputCopyError(`job "${jobId}": the copy ${key} does not hold its source's ${source.bytes.length} bytes`);
   return key;
+}
+
+/** The keys of every input of the job (all pages). */
+export async function jobInputKeys(store: Store, jobId: string): Promise<string[]> {
+  const keys: string[] = [];
+  let cursor: string | undefined;
+  do {
+    const page = await store.list(jobInputsPrefix(jobId), cursor === undefined ? {} : { cursor });
+    keys.push(...page.entries.map((entry) => entry.key));
+    cursor = page.cursor;
+  } while (cursor !== undefined);
+  return keys;
+}
+
+/**
+ * Deletes every input of the job (an ended job, or the copies of a create that never wrote its
+ * record); returns how many there were. Safe to repeat.
+ */
+export async function deleteAllJobInputs(store: Store, jobId: string): Promise<number> {
+  const keys = await jobInputKeys(store, jobId);
+  for (const key of keys) await store.delete(key);
+  return keys.length;
 }
 
 /** Deletes the job's first `count` inputs (a create that failed before its record was written). */

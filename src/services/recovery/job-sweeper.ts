@@ -1,14 +1,22 @@
 /**
  * The recovery sweep: walks the active-job markers and applies `decideRecovery` to each job.
  *
- *   - terminal: the marker goes;
+ *   - terminal (succeeded, failed, canceled): the job's copies of its training images
+ *     (`jobs/<id>/inputs/`) are deleted, then the marker goes; a deletion that fails leaves the
+ *     marker, so the next pass tries again. Nothing else of the job is deleted (checkpoints,
+ *     histories, outputs, latents stay). A non-terminal job never loses its inputs here;
  *   - a dead slice: dispatched again through the configured dispatcher. A receipt that says
  *     "duplicate" means the backend still holds that slice (queued in this process, a sandbox
  *     still running), so nothing is counted. Otherwise the redispatch is recorded in the job
  *     record (If-Match, clearing the expired lease) so attempts are bounded across sweeps and
  *     processes; a record that changed meanwhile is left alone (the slice started);
  *   - attempts exhausted: the job fails (If-Match) with `slice_retries_exhausted` and announces
- *     `inversion.failed`.
+ *     `inversion.failed`; then as terminal;
+ *   - a marker without a record (a create that died before writing it): removed once
+ *     `orphanMarkerMs` old; when the create had copied inputs (creation marks the job before its
+ *     first copy), they and the marker go once `orphanInputsMs` old, long after any create could
+ *     still be copying. A retry under the create's Idempotency-Key writes the marker again, so
+ *     its age starts over.
  *
  * The sweep never writes a record whose slice holds a live lease, so a running slice never
  * loses its advance to it; two sweeps at once are harmless (dispatch is deduplicated, the
@@ -18,6 +26,7 @@ import { systemClock, type Clock } from "../../ports/clock.js";
 import type { DispatchReceipt, Dispatcher, SliceInvocation } from "../../ports/dispatcher/index.js";
 import type { Store } from "../../ports/store/index.js";
 import { activeJobIds, clearJobActive, jobMarkedAt } from "../jobs/active-jobs.js";
+import { deleteAllJobInputs, jobInputKeys } from "../jobs/job-inputs.js";
 import { JobStore, type VersionedJob } from "../jobs/job-store.js";
 import { noJobEvents, type JobEventSink } from "../slices/events.js";
 import { assertRecoveryPolicy, decideRecovery, DEFAULT_RECOVERY_POLICY, SLICE_RETRIES_EXHAUSTED, type RecoveryPolicy } from "./recovery-policy.js";
@@ -30,6 +39,8 @@ export interface JobSweeperDeps {
   readonly policy?: Partial<RecoveryPolicy>;
   /** A marker whose record never appeared is removed after this long (default 1 hour). */
   readonly orphanMarkerMs?: number;
+  /** A marker whose record never appeared but whose job has inputs: they and the marker go after this long (default 1 day). */
+  readonly orphanInputsMs?: number;
 }
 
 export interface SweepResult {
@@ -40,11 +51,15 @@ export interface SweepResult {
   readonly failed: string[];
   /** Markers removed (terminal jobs, orphans). */
   readonly cleared: number;
+  /** Jobs whose inputs (`jobs/<id>/inputs/`) this pass deleted: ended jobs, and creates that never wrote a record. */
+  readonly inputsDeleted: string[];
   /** Jobs the pass could not handle (unreadable record, store or dispatch failure); the next pass tries again. */
   readonly errors: Array<{ readonly jobId: string; readonly error: unknown }>;
   /** The earliest time a waiting job is due to be looked at again. */
   readonly nextDueAt?: number;
 }
+
+type PassTally = { redispatched: SweepResult["redispatched"]; failed: string[]; cleared: number; inputsDeleted: string[] };
 
 export class JobSweeper {
   private readonly jobs: JobStore;
@@ -52,6 +67,7 @@ export class JobSweeper {
   private readonly clock: Clock;
   private readonly policy: RecoveryPolicy;
   private readonly orphanMarkerMs: number;
+  private readonly orphanInputsMs: number;
 
   constructor(private readonly deps: JobSweeperDeps) {
     this.jobs = new JobStore(deps.store);
@@ -60,11 +76,12 @@ export class JobSweeper {
     this.policy = { ...DEFAULT_RECOVERY_POLICY, ...deps.policy };
     assertRecoveryPolicy(this.policy);
     this.orphanMarkerMs = deps.orphanMarkerMs ?? 60 * 60 * 1000;
+    this.orphanInputsMs = deps.orphanInputsMs ?? 24 * 60 * 60 * 1000;
   }
 
   /** One pass over every active job; a job that fails is reported and the pass goes on. */
   async sweep(): Promise<SweepResult> {
-    const result = { checked: 0, redispatched: [] as SweepResult["redispatched"], failed: [] as string[], cleared: 0, errors: [] as SweepResult["errors"] };
+    const result = { checked: 0, redispatched: [] as SweepResult["redispatched"], failed: [] as string[], cleared: 0, inputsDeleted: [] as string[], errors: [] as SweepResult["errors"] };
     let nextDueAt: number | undefined;
     for await (const jobId of activeJobIds(this.deps.store)) {
       result.checked++;
@@ -79,30 +96,21 @@ export class JobSweeper {
   }
 
   /** Handles one job; returns when it wants to be looked at again, if it waits. */
-  private async sweepJob(jobId: string, result: { redispatched: SweepResult["redispatched"]; failed: string[]; cleared: number }): Promise<number | undefined> {
+  private async sweepJob(jobId: string, result: PassTally): Promise<number | undefined> {
     const current = await this.jobs.read(jobId);
     const now = this.clock.now();
-    if (!current) {
-      const markedAt = await jobMarkedAt(this.deps.store, jobId);
-      if (markedAt === undefined || now - markedAt >= this.orphanMarkerMs) {
-        await clearJobActive(this.deps.store, jobId);
-        result.cleared++;
-      }
-      return undefined;
-    }
+    if (!current) return this.sweepOrphan(jobId, now, result);
     const decision = decideRecovery(current.record, now, this.policy);
     switch (decision.kind) {
       case "terminal":
-        await clearJobActive(this.deps.store, jobId);
-        result.cleared++;
+        await this.forget(jobId, result);
         return undefined;
       case "wait":
         return decision.dueAt;
       case "fail":
         if (await this.fail(current, decision.slice, decision.redispatches)) {
           result.failed.push(jobId);
-          await clearJobActive(this.deps.store, jobId);
-          result.cleared++;
+          await this.forget(jobId, result);
         }
         return undefined;
       case "redispatch": {
@@ -112,6 +120,33 @@ export class JobSweeper {
         return undefined;
       }
     }
+  }
+
+  /** An ended job: its inputs go, then its marker (so a failed deletion is retried next pass). */
+  private async forget(jobId: string, result: PassTally): Promise<void> {
+    if ((await deleteAllJobInputs(this.deps.store, jobId)) > 0) result.inputsDeleted.push(jobId);
+    await clearJobActive(this.deps.store, jobId);
+    result.cleared++;
+  }
+
+  /**
+   * A marker whose record is missing: a create under way, or one that died. Without inputs the
+   * marker goes once `orphanMarkerMs` old; with inputs, they and the marker go once
+   * `orphanInputsMs` old (returns when that is). If the record appears while the inputs are being
+   * deleted (a retry under the same Idempotency-Key raced this pass), the marker stays.
+   */
+  private async sweepOrphan(jobId: string, now: number, result: PassTally): Promise<number | undefined> {
+    const markedAt = await jobMarkedAt(this.deps.store, jobId);
+    const age = markedAt === undefined ? Infinity : now - markedAt;
+    if (age < this.orphanMarkerMs) return undefined;
+    if ((await jobInputKeys(this.deps.store, jobId)).length > 0) {
+      if (age < this.orphanInputsMs) return markedAt! + this.orphanInputsMs;
+      if ((await deleteAllJobInputs(this.deps.store, jobId)) > 0) result.inputsDeleted.push(jobId);
+      if (await this.jobs.read(jobId)) return undefined;
+    }
+    await clearJobActive(this.deps.store, jobId);
+    result.cleared++;
+    return undefined;
   }
 
   /** Counts the redispatch in the record, unless the record moved (the slice has started, or the job changed). */

@@ -13,6 +13,14 @@ export function uploadKey(tenantId: string, uploadId: string): string {
   return `${UPLOADS_PREFIX}${tenantId}/${uploadId}`;
 }
 
+/**
+ * Where uploads lived before they moved under `uploads/` (upload-lookup.ts still finds them
+ * there). Only ids without a time were issued then; no sweep or lifecycle rule expires them.
+ */
+export function legacyUploadKey(tenantId: string, uploadId: string): string {
+  return `tenants/${tenantId}/uploads/${uploadId}`;
+}
+
 /** The (tenant, id) of an upload key, or undefined for any other key. */
 export function parseUploadKey(key: string): { tenantId: string; uploadId: string } | undefined {
   const match = /^uploads\/([^/]+)\/([^/]+)$/.exec(key);

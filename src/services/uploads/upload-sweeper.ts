@@ -5,12 +5,16 @@
  * Jobs train on their own copies of their uploads (`config.objective.inputs`, written at
  * creation: services/jobs/job-inputs.ts), so they keep no upload alive. Job creation refuses
  * uploads within `jobWindowMs` of expiry, so no create can find (and copy) an upload this pass
- * deletes. Only jobs created before the copies existed read their uploads
- * (`config.objective.images`) in every slice, and for them the protection stays: every job that
- * may still run has an active marker (written before its record); the pass lists the expired
- * uploads first and the markers after, so such a job is seen, and a marker without a record
- * (a create under way) stops the pass from deleting anything. Uploads of unknown age (ids
- * without a time) are never deleted.
+ * deletes: that is what keeps jobs safe from this sweep.
+ *
+ * The check of active jobs below is for one narrow set of records only: those created between
+ * the commit that moved uploads to `uploads/<t>/` with expiry (9a95c8b) and the one that gave
+ * jobs their copies (81894c0). They have no `inputs` and read `uploads/<t>/…` keys in every
+ * slice, so an expired upload one of them names is kept while it is queued or running. Records
+ * from before the move name `tenants/<t>/uploads/…` keys, which this sweep never lists; records
+ * from after read their copies. A marker without a record is a create under way (or dead): it
+ * writes copies, never such a record, so it does not hold the sweep back. Uploads of unknown age
+ * (ids without a time) are never deleted.
  */
 import { systemClock, type Clock } from "../../ports/clock.js";
 import type { Store } from "../../ports/store/index.js";
@@ -23,7 +27,7 @@ import { parseUploadKey, UPLOADS_PREFIX, uploadIssuedAt } from "./upload-keys.js
 export interface UploadSweepResult {
   /** Keys deleted. */
   readonly deleted: string[];
-  /** Expired keys kept because an active job names them (or a create was under way). */
+  /** Expired keys kept because a queued or running job without copies names them. */
   readonly kept: string[];
 }
 
@@ -39,7 +43,6 @@ export class UploadSweeper {
     const candidates = await this.expiredUploads(now);
     if (candidates.length === 0) return { deleted: [], kept: [] };
     const referenced = await this.keysNamedByActiveJobs();
-    if (referenced === undefined) return { deleted: [], kept: candidates };
     const deleted: string[] = [];
     const kept: string[] = [];
     for (const key of candidates) {
@@ -67,14 +70,13 @@ export class UploadSweeper {
     return keys;
   }
 
-  /** Upload keys read by jobs that may still run (jobs without copies); undefined when a create is under way. */
-  private async keysNamedByActiveJobs(): Promise<Set<string> | undefined> {
+  /** Upload keys read by jobs that may still run (the records without copies described above). */
+  private async keysNamedByActiveJobs(): Promise<Set<string>> {
     const jobs = new JobStore(this.deps.store);
     const keys = new Set<string>();
     for await (const id of activeJobIds(this.deps.store)) {
       const job = await jobs.read(id);
-      if (!job) return undefined;
-      if (isTerminal(job.record.status)) continue;
+      if (!job || isTerminal(job.record.status)) continue;
       const objective = job.record.config.objective as { images?: unknown; inputs?: unknown } | undefined;
       if (objective?.inputs !== undefined) continue;
       if (Array.isArray(objective?.images)) for (const key of objective.images) if (typeof key === "string") keys.add(key);

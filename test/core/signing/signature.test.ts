@@ -60,6 +60,24 @@ describe("Standard Webhooks signatures", () => {
     rejects({ ...headers, "webhook-signature": signature.replace("v1,", "v2,") }, body, [secretA], t);
   });
 
+  it("reads a non-canonical timestamp header (leading zeros) as the reference package does: the signature covers the number in canonical form", () => {
+    // standardwebhooks 1.1.1 (the JS reference) parses webhook-timestamp and signs
+    // the re-formatted number, not the header text: over "0<t>" it accepts a signature of "<t>"
+    // and refuses one of "0<t>". A verifier signing the raw text would disagree with it here.
+    const t = now();
+    const key = parseWebhookSecret(secretA);
+    const rawSignature = (timestamp: string) => `v1,${toBase64(hmacSha256(key, new TextEncoder().encode(`msg_5.${timestamp}.${body}`)))}`;
+    const headers = (timestamp: string, signature: string) => ({ "webhook-id": "msg_5", "webhook-timestamp": timestamp, "webhook-signature": signature });
+    const canonical = headers(`0${t}`, rawSignature(String(t)));
+    const overRawText = headers(`0${t}`, rawSignature(`0${t}`));
+    expect(new Webhook(secretA).verify(body, { ...canonical })).toEqual(JSON.parse(body));
+    expect(() => new Webhook(secretA).verify(body, { ...overRawText })).toThrow();
+    expect(() => verifyWebhook(canonical, body, [secretA], t)).not.toThrow();
+    expect(() => verifyWebhook(overRawText, body, [secretA], t)).toThrow(WebhookVerificationError);
+    // Exponent or fractional text is not Unix seconds (the reference would parseInt "1.6e9" to 1: too old).
+    expect(() => verifyWebhook(headers(`${t}.0`, rawSignature(`${t}.0`)), body, [secretA], t)).toThrow(/not Unix seconds/);
+  });
+
   it("parses whsec_ secrets of 24 to 64 bytes and refuses anything else", () => {
     const secret = generateWebhookSecret((size) => new Uint8Array(size).fill(7));
     expect(parseWebhookSecret(secret)).toEqual(new Uint8Array(32).fill(7));

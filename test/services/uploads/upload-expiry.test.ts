@@ -144,13 +144,13 @@ describe("upload expiry (embedded default, 7 days)", () => {
     expect(await uploadKeys()).toEqual([legacy]);
   });
 
-  it("deletes nothing while a job's marker has no record yet (a create under way)", async () => {
+  it("a job's marker without a record (a create under way or dead, which writes copies) does not hold expired uploads back", async () => {
     const { clock, h, upload, sweeper, uploadKeys } = await setup();
     const id = await upload(h);
     await markJobActive(h.store, "inv_000000000000000000000000", new Date(clock.now()));
     clock.ms = T0 + 8 * DAY_MS;
-    expect(await sweeper.sweep()).toEqual({ deleted: [], kept: [uploadKey("tenant-a", id)] });
-    expect(await uploadKeys()).toEqual([uploadKey("tenant-a", id)]);
+    expect(await sweeper.sweep()).toEqual({ deleted: [uploadKey("tenant-a", id)], kept: [] });
+    expect(await uploadKeys()).toEqual([]);
   });
 
   it("runs in every pass of the recovery loop, after the job sweep, and reports its errors", async () => {
@@ -162,7 +162,7 @@ describe("upload expiry (embedded default, 7 days)", () => {
     const order: string[] = [];
     let failNext = true;
     const loop = startSweepLoop({
-      sweeper: { sweep: async () => (order.push("jobs"), { checked: 0, redispatched: [], failed: [], cleared: 0, errors: [] }) },
+      sweeper: { sweep: async () => (order.push("jobs"), { checked: 0, redispatched: [], failed: [], cleared: 0, inputsDeleted: [], errors: [] }) },
       uploads: {
         sweep: async () => {
           order.push("uploads");
