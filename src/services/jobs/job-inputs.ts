@@ -90,16 +90,40 @@ async function putSentInput(store: Store, jobId: string, key: string, source: { 
   return key;
 }
 
-/** The keys of every input of the job (all pages). */
-export async function jobInputKeys(store: Store, jobId: string): Promise<string[]> {
+/** Where a job's VAE latent cache lives (encodings of its training images: as private as the images). */
+export function jobLatentsPrefix(jobId: string): string {
+  return `jobs/${jobId}/latents/`;
+}
+
+async function keysUnder(store: Store, prefix: string): Promise<string[]> {
   const keys: string[] = [];
   let cursor: string | undefined;
   do {
-    const page = await store.list(jobInputsPrefix(jobId), cursor === undefined ? {} : { cursor });
+    const page = await store.list(prefix, cursor === undefined ? {} : { cursor });
     keys.push(...page.entries.map((entry) => entry.key));
     cursor = page.cursor;
   } while (cursor !== undefined);
   return keys;
+}
+
+/** The keys of every input of the job (all pages). */
+export function jobInputKeys(store: Store, jobId: string): Promise<string[]> {
+  return keysUnder(store, jobInputsPrefix(jobId));
+}
+
+/** The keys of the job's latent cache (all pages). */
+export function jobLatentKeys(store: Store, jobId: string): Promise<string[]> {
+  return keysUnder(store, jobLatentsPrefix(jobId));
+}
+
+/**
+ * Deletes what an ended job keeps of its training images: its input copies and its VAE latent
+ * cache (latents decode back to the images). Returns how many objects went; safe to repeat.
+ */
+export async function deleteJobImageData(store: Store, jobId: string): Promise<number> {
+  const keys = [...(await jobInputKeys(store, jobId)), ...(await jobLatentKeys(store, jobId))];
+  for (const key of keys) await store.delete(key);
+  return keys.length;
 }
 
 /**

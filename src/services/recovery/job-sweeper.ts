@@ -2,9 +2,10 @@
  * The recovery sweep: walks the active-job markers and applies `decideRecovery` to each job.
  *
  *   - terminal (succeeded, failed, canceled): the job's copies of its training images
- *     (`jobs/<id>/inputs/`) are deleted, then the marker goes; a deletion that fails leaves the
- *     marker, so the next pass tries again. Nothing else of the job is deleted (checkpoints,
- *     histories, outputs, latents stay). A non-terminal job never loses its inputs here;
+ *     (`jobs/<id>/inputs/`) and its VAE latent cache (`jobs/<id>/latents/`, which decodes back to
+ *     them) are deleted, then the marker goes; a deletion that fails leaves the marker, so the
+ *     next pass tries again. Nothing else of the job is deleted (checkpoints, histories, outputs
+ *     stay). A non-terminal job never loses its inputs here;
  *   - a dead slice: dispatched again through the configured dispatcher. A receipt that says
  *     "duplicate" means the backend still holds that slice (queued in this process, a sandbox
  *     still running), so nothing is counted. Otherwise the redispatch is recorded in the job
@@ -26,7 +27,7 @@ import { systemClock, type Clock } from "../../ports/clock.js";
 import type { DispatchReceipt, Dispatcher, SliceInvocation } from "../../ports/dispatcher/index.js";
 import type { Store } from "../../ports/store/index.js";
 import { activeJobIds, clearJobActive, jobMarkedAt } from "../jobs/active-jobs.js";
-import { deleteAllJobInputs, jobInputKeys } from "../jobs/job-inputs.js";
+import { deleteAllJobInputs, deleteJobImageData, jobInputKeys } from "../jobs/job-inputs.js";
 import { JobStore, type VersionedJob } from "../jobs/job-store.js";
 import { noJobEvents, type JobEventSink } from "../slices/events.js";
 import { assertRecoveryPolicy, decideRecovery, DEFAULT_RECOVERY_POLICY, SLICE_RETRIES_EXHAUSTED, type RecoveryPolicy } from "./recovery-policy.js";
@@ -122,9 +123,9 @@ export class JobSweeper {
     }
   }
 
-  /** An ended job: its inputs go, then its marker (so a failed deletion is retried next pass). */
+  /** An ended job: its inputs and latent cache go, then its marker (so a failed deletion is retried next pass). */
   private async forget(jobId: string, result: PassTally): Promise<void> {
-    if ((await deleteAllJobInputs(this.deps.store, jobId)) > 0) result.inputsDeleted.push(jobId);
+    if ((await deleteJobImageData(this.deps.store, jobId)) > 0) result.inputsDeleted.push(jobId);
     await clearJobActive(this.deps.store, jobId);
     result.cleared++;
   }

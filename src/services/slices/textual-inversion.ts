@@ -26,6 +26,7 @@ import { describeInversion, type InversionDescription, InversionJobError, openIn
 import { LatentCache, LatentError } from "../../engine/inversion/latents.js";
 import { embeddingOf } from "../../engine/inversion/outputs.js";
 import { ModelFolderError } from "../../engine/model/folder.js";
+import { jobLatentsPrefix } from "../jobs/job-inputs.js";
 import { TokenizerError } from "../../engine/tokenizer/clip-tokenizer.js";
 import { stringifyExact } from "../../core/io/exact-json.js";
 import { PreconditionFailedError, type Store } from "../../ports/store/index.js";
@@ -121,9 +122,7 @@ export function trainingImageKeys(spec: TextualInversionObjective): readonly str
   return spec.inputs ?? spec.images;
 }
 
-export function latentsPrefix(jobId: string): string {
-  return `jobs/${jobId}/latents/`;
-}
+export const latentsPrefix = jobLatentsPrefix;
 
 const sha256 = (bytes: Uint8Array) => createHash("sha256").update(bytes).digest("hex");
 

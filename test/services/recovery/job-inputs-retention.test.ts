@@ -8,7 +8,7 @@
 import { describe, expect, it } from "vitest";
 import type { Clock } from "../../../src/ports/clock.js";
 import { MemoryStore, type PutOptions, type PutResult } from "../../../src/ports/store/index.js";
-import { activeJobKey, JobStore, jobInputKeys, markJobActive, type JobRecord } from "../../../src/services/jobs/index.js";
+import { activeJobKey, JobStore, jobInputKeys, jobLatentKeys, jobLatentsPrefix, markJobActive, type JobRecord } from "../../../src/services/jobs/index.js";
 import { JobSweeper, SLICE_RETRIES_EXHAUSTED } from "../../../src/services/recovery/index.js";
 import { createHarness, storedKeys, textualInversionBody, uploadConcept } from "../../handlers/api/harness.js";
 
@@ -67,15 +67,18 @@ describe("the recovery sweep deletes a job's inputs when the job ends", () => {
     await s.advance(id, () => ({ status: "running", startedAt: at(s.clock.now()), lease: { slice: 0, attempt: "a", startedAt: at(s.clock.now()), expiresAt: at(s.clock.now() + 5 * MIN) } }));
     s.clock.ms += MIN;
     expect((await s.sweeper.sweep()).inputsDeleted).toEqual([]);
-    // Between slices: slice 0 advanced, slice 1 dispatched and not started.
+    // Between slices: slice 0 advanced (and stored its latent cache), slice 1 dispatched and not started.
+    await s.store.put(`${jobLatentsPrefix(id)}0123abcd.safetensors`, new Uint8Array([1, 2, 3]), { ifNoneMatch: "*" });
     await s.advance(id, () => ({ slice: 1, step: 4, lease: null }));
     s.clock.ms += MIN;
     expect(await s.sweeper.sweep()).toMatchObject({ inputsDeleted: [], cleared: 0 });
     expect(await jobInputKeys(s.store, id)).toHaveLength(3);
+    expect(await jobLatentKeys(s.store, id)).toHaveLength(1);
 
     await s.advance(id, () => ({ status: "succeeded", finishedAt: at(s.clock.now()) }));
     expect(await s.sweeper.sweep()).toMatchObject({ inputsDeleted: [id], cleared: 1, errors: [] });
     expect(await jobInputKeys(s.store, id)).toEqual([]);
+    expect(await jobLatentKeys(s.store, id)).toEqual([]); // the latents decode back to the images
     expect(await s.marked(id)).toBe(false);
     // The record and the uploads are untouched.
     expect((await s.jobs.read(id))!.record.status).toBe("succeeded");
@@ -139,6 +142,7 @@ describe("copies of a create that died before its record", () => {
     s.clock.ms = T0 + DAY;
     expect(await s.sweeper.sweep()).toMatchObject({ inputsDeleted: [id], cleared: 1 });
     expect(await jobInputKeys(s.store, id)).toEqual([]);
+    expect(await jobLatentKeys(s.store, id)).toEqual([]); // the latents decode back to the images
     expect(await s.marked(id)).toBe(false);
     expect(await s.sweeper.sweep()).toMatchObject({ checked: 0, inputsDeleted: [] });
 
