@@ -5,7 +5,10 @@
  *
  * Renewals are driven by the slice's own calls (`beat()` before every objective call and after
  * every update), never by a timer, so nothing outlives the slice. A beat renews when a third of
- * the TTL has passed since the last renewal (by the injected clock), so two renewals can be late
+ * the TTL has passed since the last renewal, or since the claim (by the injected clock), or
+ * sooner should the lease have less than two thirds of the TTL left: the due time comes from
+ * the lease in the record, not from when the heartbeat was made, so a start-up that used up most
+ * of the claim's grace is followed by a renewal at the first beat. Two renewals can thus be late
  * or fail before the lease runs out. A renewal runs beside the slice's work (beats meanwhile are
  * dropped) and the next training step waits for it (`idle()`), so a loss is seen within one step
  * and at most one renewal is ever in flight. A renewal is an advance of the record with
@@ -44,7 +47,9 @@ export type LeaseOwnership = { readonly kind: "held"; readonly job: VersionedJob
 export class LeaseHeartbeat {
   private current: VersionedJob;
   private lostTo: JobRecord | undefined;
+  /** The last renewal or attempt (first: the lease's own), and when the next one is due. */
   private lastAt: number;
+  private dueAt: number;
   private inFlight: Promise<void> | undefined;
   private stopped = false;
   private readonly lease: SliceLease;
@@ -56,8 +61,9 @@ export class LeaseHeartbeat {
     if (lease === null) throw new Error(`job "${deps.held.record.id}" holds no lease to renew`);
     this.current = deps.held;
     this.lease = lease;
-    this.lastAt = deps.clock.now();
     this.renewEveryMs = deps.ttlMs / 3;
+    this.lastAt = Date.parse(lease.renewedAt ?? lease.startedAt);
+    this.dueAt = Math.min(this.lastAt + this.renewEveryMs, Date.parse(lease.expiresAt) - 2 * this.renewEveryMs);
   }
 
   /** True once a renewal found the lease taken over (or the job canceled or gone). */
@@ -70,8 +76,10 @@ export class LeaseHeartbeat {
     if (this.stopped || this.lostTo || this.inFlight) return;
     const now = this.deps.clock.now();
     // A clock that went backwards renews too, rather than waiting for it to catch up.
-    if (now - this.lastAt < this.renewEveryMs && now >= this.lastAt) return;
+    if (now < this.dueAt && now >= this.lastAt) return;
     this.lastAt = now;
+    // A failed attempt is retried a third of the TTL later too; a won one sets expiresAt - 2/3 TTL to the same.
+    this.dueAt = now + this.renewEveryMs;
     this.inFlight = this.renew(now).finally(() => (this.inFlight = undefined));
   }
 

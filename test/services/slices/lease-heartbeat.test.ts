@@ -17,7 +17,7 @@ import { createSyntheticObjective, syntheticSettingsFrom } from "../../../src/co
 import { FsStore, MemoryStore, type Store } from "../../../src/ports/store/index.js";
 import { JobSweeper } from "../../../src/services/recovery/index.js";
 import { JobStore, jobRecordKey, newJobRecord, parseJobRecord, type JobRecord, type SliceLease } from "../../../src/services/jobs/index.js";
-import { defaultObjectives, StoreSliceService, type ObjectiveFactory, type SliceServiceDeps } from "../../../src/services/slices/index.js";
+import { defaultObjectives, LeaseHeartbeat, StoreSliceService, type ObjectiveFactory, type SliceServiceDeps } from "../../../src/services/slices/index.js";
 import { usagePrefix } from "../../../src/services/usage/index.js";
 import { allKeys, ObservedStore, RecordingDispatcher, RecordingEvents, syntheticConfig } from "./harness.js";
 
@@ -127,6 +127,41 @@ describe.each(stores)("lease heartbeat on %s", (_name, makeStore) => {
     expect(Buffer.from(state.params.buffer).equals(Buffer.from((await uninterruptedParams()).buffer))).toBe(true);
   });
 
+  it("a start-up that takes nearly all of the grace is followed by a renewal at the first step: the sweep finds the lease live", async () => {
+    const store = new ObservedStore(makeStore());
+    await createJob(store);
+    const leases = leaseLog(store);
+    const clock = new FakeClock();
+    const sweeper = new JobSweeper({ store, dispatcher: new RecordingDispatcher(), clock });
+    const sweeps: Array<Awaited<ReturnType<JobSweeper["sweep"]>>> = [];
+    // Step 1 starts once step 0's renewal (the first beat) has landed; the claim's lease (grace + TTL = 6 min) has run out by then.
+    const sweepInStep1 = async (step: number) => {
+      if (step === 1) sweeps.push(await sweeper.sweep());
+    };
+    const timed = timedObjectives(clock, 7 * S, sweepInStep1);
+    // Loading the model takes 5 min 55 s of the grace's 5 min (+ TTL 60 s).
+    const slowStart: ObjectiveFactory = async (config, jobId) => {
+      clock.t += 5 * MIN + 55 * S;
+      return timed(config, jobId);
+    };
+    const { svc, dispatcher } = sliceService(store, clock, { objectives: slowStart, attemptId: () => "a1" });
+    expect((await svc.run({ jobId: "job1", slice: 0 })).kind).toBe("advanced");
+
+    const start = 5 * MIN + 55 * S;
+    expect(sweeps).toHaveLength(1);
+    expect(sweeps[0]).toMatchObject({ checked: 1, redispatched: [], failed: [] });
+    expect(T0 + start + 14 * S).toBeGreaterThan(T0 + 6 * MIN);
+    // The first beat renews (its due time comes from the lease, not from when the heartbeat was made), then every 21 s.
+    const claim: SliceLease = { slice: 0, attempt: "a1", startedAt: iso(T0), expiresAt: iso(T0 + 6 * MIN), ttlMs: MIN };
+    const renewal = (at: number): SliceLease => ({ ...claim, renewedAt: iso(T0 + at), expiresAt: iso(T0 + at + MIN) });
+    expect(leases).toEqual([claim, renewal(start), renewal(start + 21 * S), renewal(start + 42 * S), renewal(start + 63 * S), renewal(start + 84 * S), null]);
+    expect(dispatcher.calls).toEqual([]);
+    const job = (await new JobStore(store).read("job1"))!.record;
+    expect(job).toMatchObject({ status: "succeeded", step: 12, redispatch: null });
+    const state = decodeCheckpoint((await store.get(job.checkpoint!))!.body);
+    expect(Buffer.from(state.params.buffer).equals(Buffer.from((await uninterruptedParams()).buffer))).toBe(true);
+  });
+
   it("without a TTL the lease lasts wall budget + grace and is never renewed (the lease before the heartbeat)", async () => {
     const store = new ObservedStore(makeStore());
     await createJob(store);
@@ -196,6 +231,31 @@ describe.each(stores)("lease heartbeat on %s", (_name, makeStore) => {
     expect(await jobs.read("job1").then((j) => j!.record)).toMatchObject({ status: "canceled", slice: 0, checkpoint: null, step: 0 });
     expect(await allKeys(store, "jobs/job1/checkpoints/")).toEqual([]);
     expect(dispatcher.calls).toEqual([]);
+  });
+});
+
+describe("LeaseHeartbeat due time", () => {
+  /** A job holding `lease`, and a heartbeat on it at T0 + 5 s; returns the record's lease after one beat. */
+  async function beatOnce(lease: SliceLease): Promise<SliceLease | null> {
+    const jobs = new JobStore(new MemoryStore());
+    const created = await jobs.create(newJobRecord({ id: "job1", tenantId: "tenant1", keyId: "key1", config: syntheticConfig(), now: new Date(T0) }));
+    const held = (await jobs.advance(created, { ...created.record, status: "running", lease }))!;
+    const heartbeat = new LeaseHeartbeat({ jobs, held, clock: new FakeClock(T0 + 5 * S), ttlMs: MIN });
+    heartbeat.beat();
+    expect((await heartbeat.settle()).kind).toBe("held");
+    return (await jobs.read("job1"))!.record.lease;
+  }
+
+  it("comes from the lease: a third of the TTL after its claim or renewal, or sooner once under two thirds of the TTL is left", async () => {
+    const claim: SliceLease = { slice: 0, attempt: "a", startedAt: iso(T0), expiresAt: iso(T0 + 6 * MIN), ttlMs: MIN };
+    // 5 s after the claim, 5 min 55 s left: not due.
+    expect(await beatOnce(claim)).toEqual(claim);
+    // Claimed 25 s before the heartbeat was made: due at once.
+    const older = { ...claim, startedAt: iso(T0 - 20 * S) };
+    expect(await beatOnce(older)).toEqual({ ...older, renewedAt: iso(T0 + 5 * S), expiresAt: iso(T0 + 5 * S + MIN) });
+    // Renewed 5 s ago, but only 35 s left (< 40 s): due.
+    const short = { ...claim, renewedAt: iso(T0), expiresAt: iso(T0 + 40 * S) };
+    expect(await beatOnce(short)).toEqual({ ...short, renewedAt: iso(T0 + 5 * S), expiresAt: iso(T0 + 5 * S + MIN) });
   });
 });
 
