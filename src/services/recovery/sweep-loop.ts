@@ -4,7 +4,7 @@
  * upload sweeper is given. Timers are injected so tests can drive it.
  */
 import { systemClock, type Clock } from "../../ports/clock.js";
-import { realTimer, type ScheduleFn } from "../webhooks/delivery-loop.js";
+import { realTimer, type ScheduleFn } from "../../ports/timer.js";
 import type { UploadSweepResult } from "../uploads/upload-sweeper.js";
 import type { SweepResult } from "./job-sweeper.js";
 
