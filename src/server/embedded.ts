@@ -108,6 +108,7 @@ export async function startEmbeddedServer(options: EmbeddedServerOptions): Promi
       : startSweepLoop({
           sweeper: new JobSweeper({ store, dispatcher, events, policy: sweepConfig.policy, ...(sweepClock ? { clock: sweepClock } : {}) }),
           intervalMs: sweepConfig.intervalMs,
+          uploadIntervalMs: sweepConfig.uploadSweepIntervalMs,
           ...(sweepConfig.uploadExpiry ? { uploads: new UploadSweeper({ store, expiry: sweepConfig.uploadExpiry, ...(sweepClock ? { clock: sweepClock } : {}) }) } : {}),
           onUploads: (result) => log(JSON.stringify({ event: "upload_sweep", deleted: result.deleted.length, kept: result.kept.length })),
           ...(sweepClock ? { clock: sweepClock } : {}),
