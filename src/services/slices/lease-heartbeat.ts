@@ -36,9 +36,6 @@ import { realTimer, type ScheduleFn } from "../../ports/timer.js";
 import { isTerminal, type JobRecord, type SliceLease } from "../jobs/job-record.js";
 import type { JobStore, VersionedJob } from "../jobs/job-store.js";
 
-/** Default lease TTL once a slice runs (DVAR_SLICE_LEASE_TTL_MS); 0 turns the heartbeat off. */
-export const DEFAULT_LEASE_TTL_MS = 60 * 1000;
-
 /** Renewals retried from a fresh read after losing to a writer that left this lease in place. */
 const MAX_CONFLICTS = 4;
 

@@ -33,7 +33,7 @@ import { createInitialState, type InversionState } from "../../core/inversion/st
 import type { Objective } from "../../core/inversion/objective.js";
 import { systemClock, type Clock } from "../../ports/clock.js";
 import type { ScheduleFn } from "../../ports/timer.js";
-import { DEFAULT_LEASE_GRACE_MS } from "../../ports/dispatcher/config.js";
+import { DEFAULT_LEASE_GRACE_MS, DEFAULT_LEASE_TTL_MS } from "../../ports/dispatcher/config.js";
 import { parseSliceInvocation, type DispatchReceipt, type Dispatcher, type SliceInvocation } from "../../ports/dispatcher/dispatcher.js";
 import type { Store } from "../../ports/store/index.js";
 import { isTerminal, type JobRecord, type SliceLease, type SliceReport } from "../jobs/job-record.js";
@@ -43,7 +43,7 @@ import { keyBudgetCheck, type SpendingCheck } from "../usage/key-budget.js";
 import { checkpointKey, newAttemptId, type OutputWriter } from "./artifacts.js";
 import { noJobEvents, type JobEventSink } from "./events.js";
 import { historySummaryKey, writeHistorySummary } from "./history-summary.js";
-import { DEFAULT_LEASE_TTL_MS, LeaseHeartbeat, type LeaseOwnership } from "./lease-heartbeat.js";
+import { LeaseHeartbeat, type LeaseOwnership } from "./lease-heartbeat.js";
 import { ProgressPublisher, type ProgressOptions } from "./progress.js";
 import { ObjectiveInputError, UnsupportedObjectiveError, type ObjectiveFactory, type PreparedObjective } from "./objectives.js";
 import { writeDefaultOutputs } from "./textual-inversion.js";
