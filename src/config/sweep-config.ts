@@ -10,6 +10,8 @@
  *   DVAR_UPLOAD_TTL_DAYS           uploads older than this many days that no queued or running job
  *                                  names are deleted by the sweep, and new jobs may name an upload
  *                                  for one day less (default 7, at least 2; 0: uploads never expire)
+ *   DVAR_UPLOAD_SWEEP_INTERVAL_MS  embedded server: least ms between two of those upload sweeps, each
+ *                                  listing every upload (default 3600000; 0: every pass)
  *
  * A slice's lease (DVAR_SLICE_LEASE_GRACE_MS + DVAR_SLICE_LEASE_TTL_MS, then renewed to
  * renewal + TTL; see services/slices/lease-heartbeat.ts) is written by the slice itself.
@@ -17,6 +19,7 @@
 import { z } from "zod";
 import { DEFAULT_UPLOAD_TTL_DAYS, uploadExpiryOfDays, type UploadExpiry } from "../services/uploads/upload-expiry.js";
 import { DEFAULT_RECOVERY_POLICY, type RecoveryPolicy } from "../services/recovery/recovery-policy.js";
+import { DEFAULT_UPLOAD_SWEEP_INTERVAL_MS } from "../services/recovery/sweep-loop.js";
 
 export interface SweepConfig {
   /** 0: no loop in the embedded server. */
@@ -24,6 +27,8 @@ export interface SweepConfig {
   readonly policy: Partial<RecoveryPolicy>;
   /** null: uploads never expire (DVAR_UPLOAD_TTL_DAYS=0). */
   readonly uploadExpiry: UploadExpiry | null;
+  /** Least time between upload sweeps in the embedded loop. */
+  readonly uploadSweepIntervalMs: number;
 }
 
 export class InvalidSweepConfigError extends Error {
@@ -41,6 +46,7 @@ const envSchema = z.object({
     (v) => (v === "" ? undefined : v),
     z.coerce.number().int().refine((d) => d === 0 || d >= 2, "must be 0 (never expire) or a whole number of days >= 2").optional(),
   ),
+  DVAR_UPLOAD_SWEEP_INTERVAL_MS: ms,
 });
 
 export function parseSweepConfig(env: Readonly<Record<string, string | undefined>>): SweepConfig {
@@ -56,5 +62,10 @@ export function parseSweepConfig(env: Readonly<Record<string, string | undefined
     if (e.DVAR_SWEEP_BACKOFF_MS > DEFAULT_RECOVERY_POLICY.maxDelayMs) policy.maxDelayMs = e.DVAR_SWEEP_BACKOFF_MS;
   }
   const ttlDays = e.DVAR_UPLOAD_TTL_DAYS ?? DEFAULT_UPLOAD_TTL_DAYS;
-  return { intervalMs: e.DVAR_SWEEP_INTERVAL_MS ?? 60_000, policy, uploadExpiry: ttlDays === 0 ? null : uploadExpiryOfDays(ttlDays) };
+  return {
+    intervalMs: e.DVAR_SWEEP_INTERVAL_MS ?? 60_000,
+    policy,
+    uploadExpiry: ttlDays === 0 ? null : uploadExpiryOfDays(ttlDays),
+    uploadSweepIntervalMs: e.DVAR_UPLOAD_SWEEP_INTERVAL_MS ?? DEFAULT_UPLOAD_SWEEP_INTERVAL_MS,
+  };
 }

@@ -15,8 +15,7 @@
  * AWS_SECRET_ACCESS_KEY (on Modal, from a Modal secret).
  */
 import { z } from "zod";
-import { DEFAULT_LEASE_GRACE_MS, DEFAULT_SLICE_MAX_MS } from "../ports/dispatcher/config.js";
-import { DEFAULT_LEASE_TTL_MS } from "../services/slices/lease-heartbeat.js";
+import { DEFAULT_LEASE_GRACE_MS, DEFAULT_LEASE_TTL_MS, DEFAULT_SLICE_MAX_MS } from "../ports/dispatcher/config.js";
 import { FsStore, S3Store, type Store } from "../ports/store/index.js";
 import type { SliceBudget } from "../core/inversion/run-slice.js";
 import { blankAsMissing, STORE_ENV_SHAPE, storeConfigFrom, type StoreConfig } from "./store-config.js";

@@ -14,6 +14,7 @@ import { parseDispatchSecrets } from "../ports/dispatcher/http/protocol.js";
 import { createDispatcher, parseDispatcherConfig, type Dispatcher } from "../ports/dispatcher/index.js";
 import { InProcessDispatcher } from "../ports/dispatcher/inprocess.js";
 import type { Clock } from "../ports/clock.js";
+import type { ScheduleFn } from "../ports/timer.js";
 import { S3Store, type Store } from "../ports/store/index.js";
 import { ApiKeyRegistry } from "../services/auth/index.js";
 import { cachedImageGenerator } from "../services/generations/index.js";
@@ -28,7 +29,6 @@ import {
   WebhookDeliveryWorker,
   WebhookSecretStore,
   type DeliveryWorkerDeps,
-  type ScheduleFn,
   type WebhookNetworkPolicy,
 } from "../services/webhooks/index.js";
 
@@ -108,6 +108,7 @@ export async function startEmbeddedServer(options: EmbeddedServerOptions): Promi
       : startSweepLoop({
           sweeper: new JobSweeper({ store, dispatcher, events, policy: sweepConfig.policy, ...(sweepClock ? { clock: sweepClock } : {}) }),
           intervalMs: sweepConfig.intervalMs,
+          uploadIntervalMs: sweepConfig.uploadSweepIntervalMs,
           ...(sweepConfig.uploadExpiry ? { uploads: new UploadSweeper({ store, expiry: sweepConfig.uploadExpiry, ...(sweepClock ? { clock: sweepClock } : {}) }) } : {}),
           onUploads: (result) => log(JSON.stringify({ event: "upload_sweep", deleted: result.deleted.length, kept: result.kept.length })),
           ...(sweepClock ? { clock: sweepClock } : {}),

@@ -41,6 +41,67 @@ describe("embedded server recovery", () => {
 });
 
 describe("startSweepLoop", () => {
+  it("sweeps jobs every pass and uploads once per upload interval (default an hour), the first at start", async () => {
+    let now = 1_000_000;
+    let pending: (() => void) | undefined;
+    const schedule = (run: () => void) => {
+      pending = run;
+      return () => (pending = undefined);
+    };
+    const swept: Array<["jobs" | "uploads", number]> = [];
+    const empty: SweepResult = { checked: 0, redispatched: [], failed: [], cleared: 0, inputsDeleted: [], errors: [] };
+    const loop = startSweepLoop({
+      sweeper: { sweep: async () => (swept.push(["jobs", now]), empty) },
+      uploads: { sweep: async () => (swept.push(["uploads", now]), { deleted: [], kept: [] }) },
+      intervalMs: 60_000,
+      clock: { now: () => now, sleep: async () => {} },
+      schedule,
+    });
+    // Passes at 0, 1, ..., 130 minutes.
+    for (let minute = 1; minute <= 130; minute++) {
+      // The pass has scheduled the next one: the clock moves on and it runs.
+      while (!pending) await new Promise((r) => setImmediate(r));
+      const run = pending;
+      pending = undefined;
+      now += 60_000;
+      run();
+    }
+    while (!pending) await new Promise((r) => setImmediate(r));
+    await loop.close();
+    const at = (what: string) => swept.filter(([w]) => w === what).map(([, t]) => (t - 1_000_000) / 60_000);
+    expect(at("jobs")).toEqual(Array.from({ length: 131 }, (_, m) => m));
+    expect(at("uploads")).toEqual([0, 60, 120]);
+  });
+
+  it("takes the upload interval from the options", async () => {
+    let now = 0;
+    let pending: (() => void) | undefined;
+    let uploads = 0;
+    let passes = 0;
+    const empty: SweepResult = { checked: 0, redispatched: [], failed: [], cleared: 0, inputsDeleted: [], errors: [] };
+    const loop = startSweepLoop({
+      sweeper: { sweep: async () => (passes++, empty) },
+      uploads: { sweep: async () => (uploads++, { deleted: [], kept: [] }) },
+      intervalMs: 60_000,
+      uploadIntervalMs: 5 * 60_000,
+      clock: { now: () => now, sleep: async () => {} },
+      schedule: (run) => ((pending = run), () => (pending = undefined)),
+    });
+    for (let minute = 1; minute <= 10; minute++) {
+      while (!pending) await new Promise((r) => setImmediate(r));
+      const run = pending;
+      pending = undefined;
+      now += 60_000;
+      run();
+    }
+    while (!pending) await new Promise((r) => setImmediate(r));
+    await loop.close();
+    expect(passes).toBe(11);
+    // At minutes 0, 5 and 10.
+    expect(uploads).toBe(3);
+  });
+
+
   it("sweeps at start, then after the interval or when a job falls due, one pass at a time; close stops it", async () => {
     let now = 1_000_000;
     const waits: number[] = [];

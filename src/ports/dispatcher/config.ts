@@ -24,6 +24,8 @@ export const DEFAULT_SLICE_MAX_MS = 10 * 60 * 1000;
  * margin, so a lease expires only once the platform has stopped the sandbox.
  */
 export const DEFAULT_LEASE_GRACE_MS = 5 * 60 * 1000;
+/** Default lease TTL once a slice runs (DVAR_SLICE_LEASE_TTL_MS): renewed to now + this; 0 turns the heartbeat off. */
+export const DEFAULT_LEASE_TTL_MS = 60 * 1000;
 /** Modal's upper bound on a sandbox's lifetime. */
 export const MODAL_MAX_TIMEOUT_MS = 24 * 60 * 60 * 1000;
 

@@ -13,6 +13,7 @@ export {
 export { InProcessDispatcher, type InProcessDispatcherOptions, type RunSliceContext, type SliceHandler } from "./inprocess.js";
 export {
   DEFAULT_LEASE_GRACE_MS,
+  DEFAULT_LEASE_TTL_MS,
   DEFAULT_SLICE_MAX_MS,
   InvalidDispatcherConfigError,
   parseDispatcherConfig,

@@ -9,4 +9,4 @@ export {
   type RecoveryPolicy,
 } from "./recovery-policy.js";
 export { JobSweeper, type JobSweeperDeps, type SweepResult } from "./job-sweeper.js";
-export { startSweepLoop, type SweepLoop, type SweepLoopOptions } from "./sweep-loop.js";
+export { DEFAULT_UPLOAD_SWEEP_INTERVAL_MS, startSweepLoop, type SweepLoop, type SweepLoopOptions } from "./sweep-loop.js";

@@ -1,18 +1,25 @@
 /**
  * The embedded server's recovery loop: a sweep pass every `intervalMs` (sooner when a waiting
- * job falls due earlier), one pass at a time; each pass then deletes expired uploads when an
- * upload sweeper is given. Timers are injected so tests can drive it.
+ * job falls due earlier), one pass at a time. When an upload sweeper is given, a pass then
+ * deletes expired uploads too, at most once per `uploadIntervalMs` (the first pass always): it
+ * lists every upload in the store, and uploads expire in days, not minutes. Timers are injected
+ * so tests can drive it.
  */
 import { systemClock, type Clock } from "../../ports/clock.js";
-import { realTimer, type ScheduleFn } from "../webhooks/delivery-loop.js";
+import { realTimer, type ScheduleFn } from "../../ports/timer.js";
 import type { UploadSweepResult } from "../uploads/upload-sweeper.js";
 import type { SweepResult } from "./job-sweeper.js";
 
+/** How often the loop sweeps uploads by default (DVAR_UPLOAD_SWEEP_INTERVAL_MS). */
+export const DEFAULT_UPLOAD_SWEEP_INTERVAL_MS = 60 * 60 * 1000;
+
 export interface SweepLoopOptions {
   readonly sweeper: { sweep(): Promise<SweepResult> };
-  /** Run after the job sweep in every pass (its own errors go to onError too). */
+  /** Run after the job sweep, in the first pass and then once per `uploadIntervalMs` (its own errors go to onError too). */
   readonly uploads?: { sweep(): Promise<UploadSweepResult> };
   readonly intervalMs: number;
+  /** Least time between upload sweeps (default an hour); 0: every pass. */
+  readonly uploadIntervalMs?: number;
   readonly clock?: Clock;
   readonly schedule?: ScheduleFn;
   /** Told about each pass that did something or met errors. */
@@ -33,6 +40,8 @@ export function startSweepLoop(options: SweepLoopOptions): SweepLoop {
   let cancel: (() => void) | undefined;
   let running: Promise<void> | undefined;
   let closed = false;
+  const uploadIntervalMs = options.uploadIntervalMs ?? DEFAULT_UPLOAD_SWEEP_INTERVAL_MS;
+  let uploadsSweptAt: number | undefined;
 
   const pass = async (): Promise<void> => {
     let wait = options.intervalMs;
@@ -43,7 +52,10 @@ export function startSweepLoop(options: SweepLoopOptions): SweepLoop {
     } catch (error) {
       options.onError?.(error);
     }
-    if (options.uploads) {
+    const now = clock.now();
+    if (options.uploads && (uploadsSweptAt === undefined || now - uploadsSweptAt >= uploadIntervalMs || now < uploadsSweptAt)) {
+      // Counted from the attempt: a failed sweep waits for the next interval too.
+      uploadsSweptAt = now;
       try {
         const result = await options.uploads.sweep();
         if (result.deleted.length > 0) options.onUploads?.(result);

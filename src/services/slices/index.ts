@@ -18,6 +18,6 @@ export {
 } from "./objectives.js";
 export { textualInversionObjectiveFactory, writeDefaultOutputs, writeEmbeddingOutputs, type TextualInversionFactoryOptions } from "./textual-inversion.js";
 export { checkpointKey, newAttemptId, outputsPrefix, writeParamsOutput, type OutputContext, type OutputWriter } from "./artifacts.js";
-export { DEFAULT_LEASE_TTL_MS, LeaseHeartbeat, type LeaseHeartbeatDeps, type LeaseOwnership } from "./lease-heartbeat.js";
+export { LeaseHeartbeat, type LeaseHeartbeatDeps, type LeaseOwnership } from "./lease-heartbeat.js";
 export { noJobEvents, type JobEventSink } from "./events.js";
 export { progressKey, ProgressPublisher, progressTail, readProgress, type JobProgress, type ProgressOptions } from "./progress.js";

@@ -3,13 +3,23 @@
  * expires `ttlMs` after the last renewal, and a slice that died is noticed after the TTL instead
  * of after its whole wall budget plus grace.
  *
- * Renewals are driven by the slice's own calls (`beat()` before every objective call and after
- * every update), never by a timer, so nothing outlives the slice. A beat renews when a third of
- * the TTL has passed since the last renewal (by the injected clock), so two renewals can be late
- * or fail before the lease runs out. A renewal runs beside the slice's work (beats meanwhile are
- * dropped) and the next training step waits for it (`idle()`), so a loss is seen within one step
- * and at most one renewal is ever in flight. A renewal is an advance of the record with
- * If-Match, like the claim:
+ * Renewals are driven by the slice's own calls (a beat as every objective call starts, in
+ * `during()`, and after every update, `beat()`) and, while a call is in flight, by a timer: one
+ * call may outlast the TTL (a full-size model on CPU, a first GPU call compiling its graph and
+ * kernels). The timer fires only while the event loop is free: onnxruntime-node 1.30 runs each
+ * native `session.run` on the main thread (deferred by setImmediate, not moved off it), so it
+ * renews between the blocking parts of a call (graph compilation, session creation, each run),
+ * never during one; the TTL must still exceed the longest of those. The timer is cleared when
+ * the call ends and by `settle()`, so nothing outlives the slice.
+ *
+ * A beat renews when a third of the TTL has passed since the last renewal or the claim (by the
+ * injected clock), or sooner should the lease have less than two thirds of the TTL left: the
+ * due time comes from the lease in the record, not from when the heartbeat was made, so a
+ * start-up that used up most of the claim's grace is followed by a renewal at the first beat.
+ * Two renewals can thus be late or fail before the lease runs out. A renewal runs beside the
+ * slice's work (beats meanwhile are dropped) and the next training step waits for it
+ * (`idle()`), so a loss is seen within one step and at most one renewal is ever in flight.
+ * A renewal is an advance of the record with If-Match, like the claim:
  *
  *   - won: the lease's `expiresAt` moves to now + TTL (and `renewedAt` to now); later writes
  *     (the next renewal, the slice's advance) use the new ETag;
@@ -22,11 +32,9 @@
  *     and then the fencing above decides).
  */
 import type { Clock } from "../../ports/clock.js";
+import { realTimer, type ScheduleFn } from "../../ports/timer.js";
 import { isTerminal, type JobRecord, type SliceLease } from "../jobs/job-record.js";
 import type { JobStore, VersionedJob } from "../jobs/job-store.js";
-
-/** Default lease TTL once a slice runs (DVAR_SLICE_LEASE_TTL_MS); 0 turns the heartbeat off. */
-export const DEFAULT_LEASE_TTL_MS = 60 * 1000;
 
 /** Renewals retried from a fresh read after losing to a writer that left this lease in place. */
 const MAX_CONFLICTS = 4;
@@ -37,6 +45,8 @@ export interface LeaseHeartbeatDeps {
   readonly held: VersionedJob;
   readonly clock: Clock;
   readonly ttlMs: number;
+  /** The timer of renewals during a call (default Node's, unref'd). */
+  readonly schedule?: ScheduleFn;
 }
 
 export type LeaseOwnership = { readonly kind: "held"; readonly job: VersionedJob } | { readonly kind: "lost"; readonly job: JobRecord };
@@ -44,9 +54,15 @@ export type LeaseOwnership = { readonly kind: "held"; readonly job: VersionedJob
 export class LeaseHeartbeat {
   private current: VersionedJob;
   private lostTo: JobRecord | undefined;
+  /** The last renewal or attempt (first: the lease's own), and when the next one is due. */
   private lastAt: number;
+  private dueAt: number;
   private inFlight: Promise<void> | undefined;
   private stopped = false;
+  /** Objective calls in flight, and the timer that beats meanwhile. */
+  private calls = 0;
+  private cancelTimer: (() => void) | undefined;
+  private readonly schedule: ScheduleFn;
   private readonly lease: SliceLease;
   private readonly renewEveryMs: number;
 
@@ -56,8 +72,10 @@ export class LeaseHeartbeat {
     if (lease === null) throw new Error(`job "${deps.held.record.id}" holds no lease to renew`);
     this.current = deps.held;
     this.lease = lease;
-    this.lastAt = deps.clock.now();
     this.renewEveryMs = deps.ttlMs / 3;
+    this.schedule = deps.schedule ?? realTimer;
+    this.lastAt = Date.parse(lease.renewedAt ?? lease.startedAt);
+    this.dueAt = Math.min(this.lastAt + this.renewEveryMs, Date.parse(lease.expiresAt) - 2 * this.renewEveryMs);
   }
 
   /** True once a renewal found the lease taken over (or the job canceled or gone). */
@@ -67,11 +85,28 @@ export class LeaseHeartbeat {
 
   /** Renews in the background when due; never waits, never throws. */
   beat(): void {
-    if (this.stopped || this.lostTo || this.inFlight) return;
+    this.beatAt(this.deps.clock.now());
+  }
+
+  /** Beats, then runs one objective call with a timer beating while it is in flight; the timer goes when the call ends. */
+  async during<T>(call: () => Promise<T>): Promise<T> {
     const now = this.deps.clock.now();
+    this.beatAt(now);
+    if (this.calls++ === 0) this.arm(now);
+    try {
+      return await call();
+    } finally {
+      if (--this.calls === 0) this.disarm();
+    }
+  }
+
+  private beatAt(now: number): void {
+    if (this.stopped || this.lostTo || this.inFlight) return;
     // A clock that went backwards renews too, rather than waiting for it to catch up.
-    if (now - this.lastAt < this.renewEveryMs && now >= this.lastAt) return;
+    if (now < this.dueAt && now >= this.lastAt) return;
     this.lastAt = now;
+    // A failed attempt is retried a third of the TTL later too; a won one sets expiresAt - 2/3 TTL to the same.
+    this.dueAt = now + this.renewEveryMs;
     this.inFlight = this.renew(now).finally(() => (this.inFlight = undefined));
   }
 
@@ -83,8 +118,31 @@ export class LeaseHeartbeat {
   /** Stops beating and waits for a renewal in flight: the record to advance from, or the loss. */
   async settle(): Promise<LeaseOwnership> {
     this.stopped = true;
+    this.disarm();
     await this.inFlight;
     return this.lostTo ? { kind: "lost", job: this.lostTo } : { kind: "held", job: this.current };
+  }
+
+  /** Sets the timer for when the next renewal is due (a third of the TTL on, if it is due already: one is then in flight). */
+  private arm(now: number): void {
+    if (this.stopped || this.lostTo) return;
+    const left = this.dueAt - now;
+    this.cancelTimer = this.schedule(() => this.tick(), left > 0 && left <= this.renewEveryMs ? left : this.renewEveryMs);
+  }
+
+  private disarm(): void {
+    this.cancelTimer?.();
+    this.cancelTimer = undefined;
+  }
+
+  /** The timer's beat; returns the renewal it started, so a test's scheduler can wait for it. */
+  private tick(): Promise<void> {
+    this.cancelTimer = undefined;
+    const now = this.deps.clock.now();
+    this.beatAt(now);
+    const renewal = this.inFlight ?? Promise.resolve();
+    if (this.calls > 0) this.arm(now);
+    return renewal;
   }
 
   private async renew(now: number): Promise<void> {

@@ -32,7 +32,8 @@ import { runSlice, type SliceBudget, type SliceOutcome } from "../../core/invers
 import { createInitialState, type InversionState } from "../../core/inversion/state.js";
 import type { Objective } from "../../core/inversion/objective.js";
 import { systemClock, type Clock } from "../../ports/clock.js";
-import { DEFAULT_LEASE_GRACE_MS } from "../../ports/dispatcher/config.js";
+import type { ScheduleFn } from "../../ports/timer.js";
+import { DEFAULT_LEASE_GRACE_MS, DEFAULT_LEASE_TTL_MS } from "../../ports/dispatcher/config.js";
 import { parseSliceInvocation, type DispatchReceipt, type Dispatcher, type SliceInvocation } from "../../ports/dispatcher/dispatcher.js";
 import type { Store } from "../../ports/store/index.js";
 import { isTerminal, type JobRecord, type SliceLease, type SliceReport } from "../jobs/job-record.js";
@@ -42,7 +43,7 @@ import { keyBudgetCheck, type SpendingCheck } from "../usage/key-budget.js";
 import { checkpointKey, newAttemptId, type OutputWriter } from "./artifacts.js";
 import { noJobEvents, type JobEventSink } from "./events.js";
 import { historySummaryKey, writeHistorySummary } from "./history-summary.js";
-import { DEFAULT_LEASE_TTL_MS, LeaseHeartbeat, type LeaseOwnership } from "./lease-heartbeat.js";
+import { LeaseHeartbeat, type LeaseOwnership } from "./lease-heartbeat.js";
 import { ProgressPublisher, type ProgressOptions } from "./progress.js";
 import { ObjectiveInputError, UnsupportedObjectiveError, type ObjectiveFactory, type PreparedObjective } from "./objectives.js";
 import { writeDefaultOutputs } from "./textual-inversion.js";
@@ -94,11 +95,14 @@ export interface SliceServiceDeps {
   readonly leaseGraceMs?: number;
   /**
    * The heartbeat's TTL (default 60 s): a running slice renews its lease to now + this, at
-   * least every third of it, from its own step calls (./lease-heartbeat.ts). It must exceed the
-   * longest single objective call (a training step, L_det, a score) plus the checkpoint write
-   * and advance. 0: no heartbeat, the lease lasts wall budget + grace.
+   * least every third of it, from its own step calls and, during a call, from a timer
+   * (./lease-heartbeat.ts). It must exceed the checkpoint write and advance, and any stretch in
+   * which the event loop is blocked (one native onnxruntime run, a graph compilation). 0: no
+   * heartbeat, the lease lasts wall budget + grace.
    */
   readonly leaseTtlMs?: number;
+  /** The heartbeat's timer during objective calls (default Node's, unref'd). */
+  readonly schedule?: ScheduleFn;
   /** Asked before every slice (default: the job's key's budget in the store). */
   readonly spending?: SpendingCheck;
   /** How often a running slice publishes its progress (./progress.ts; default every 2 s); false: never. */
@@ -196,8 +200,15 @@ export class StoreSliceService implements SliceService {
       monotonic: this.monotonic,
       ...(this.deps.progress ? { options: this.deps.progress } : {}),
     });
-    const heartbeat = this.leaseTtlMs > 0 ? new LeaseHeartbeat({ jobs: this.jobs, held: current, clock: this.clock, ttlMs: this.leaseTtlMs }) : undefined;
-    const beats = { beat: () => heartbeat?.beat(), idle: async () => heartbeat?.idle() };
+    const heartbeat =
+      this.leaseTtlMs > 0
+        ? new LeaseHeartbeat({ jobs: this.jobs, held: current, clock: this.clock, ttlMs: this.leaseTtlMs, ...(this.deps.schedule ? { schedule: this.deps.schedule } : {}) })
+        : undefined;
+    const beats = {
+      beat: () => heartbeat?.beat(),
+      idle: async () => heartbeat?.idle(),
+      during: <T>(call: () => Promise<T>) => (heartbeat ? heartbeat.during(call) : call()),
+    };
     let result;
     let ownership: LeaseOwnership | undefined;
     try {
@@ -212,11 +223,13 @@ export class StoreSliceService implements SliceService {
         },
       });
     } finally {
-      await progress?.close();
-      await prepared.close?.();
+      // The heartbeat stops first (its timer is cleared at once: nothing outlives the slice).
       // The record to advance (or to give the lease back from) is the last renewal's; a lost
       // lease is not ours to give back.
-      ownership = await heartbeat?.settle();
+      const settling = heartbeat?.settle();
+      await progress?.close();
+      await prepared.close?.();
+      ownership = await settling;
       if (ownership) leased.job = ownership.kind === "held" ? ownership.job : undefined;
     }
     // Taken over while it ran: the new holder owns the job; write nothing (as a lost advance leaves nothing).
@@ -409,30 +422,23 @@ export class StoreSliceService implements SliceService {
  * The objective with a turn of the event loop before every training step: a CPU-bound objective
  * (the synthetic one) would otherwise never let a signal handler or timer run, so SIGTERM could
  * not interrupt the slice; the cost is microseconds against a GPU step of tens of milliseconds.
- * The heartbeat beats before every call, so a long L_det or score evaluation does not outlast the
- * lease, and a renewal in flight is waited for before the next training step (./lease-heartbeat.ts).
+ * The heartbeat beats before every call and from its timer during it, so a long training step,
+ * L_det or score evaluation does not outlast the lease, and a renewal in flight is waited for
+ * before the next training step (./lease-heartbeat.ts).
  */
-function yieldingObjective(objective: Objective, heartbeat: { beat(): void; idle(): Promise<void> }): Objective {
+function yieldingObjective(
+  objective: Objective,
+  heartbeat: { idle(): Promise<void>; during<T>(call: () => Promise<T>): Promise<T> },
+): Objective {
   return {
     size: objective.size,
     trainLossAndGradient: async (step, params) => {
       await new Promise<void>((resolve) => setImmediate(resolve));
       await heartbeat.idle();
-      heartbeat.beat();
-      return objective.trainLossAndGradient(step, params);
+      return heartbeat.during(() => objective.trainLossAndGradient(step, params));
     },
-    evalLoss: (params) => {
-      heartbeat.beat();
-      return objective.evalLoss(params);
-    },
-    ...(objective.evalScore
-      ? {
-          evalScore: (params: Float32Array) => {
-            heartbeat.beat();
-            return objective.evalScore!(params);
-          },
-        }
-      : {}),
+    evalLoss: (params) => heartbeat.during(() => objective.evalLoss(params)),
+    ...(objective.evalScore ? { evalScore: (params: Float32Array) => heartbeat.during(() => objective.evalScore!(params)) } : {}),
   };
 }
 

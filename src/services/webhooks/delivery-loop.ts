@@ -5,16 +5,8 @@
  * enqueued). Timers are injected so tests can drive the loop.
  */
 import { systemClock, type Clock } from "../../ports/clock.js";
+import { realTimer, type ScheduleFn } from "../../ports/timer.js";
 import type { DeliveryPassResult } from "./delivery-worker.js";
-
-/** Schedules `run` after `ms`; returns a function that cancels it. */
-export type ScheduleFn = (run: () => void, ms: number) => () => void;
-
-export const realTimer: ScheduleFn = (run, ms) => {
-  const handle = setTimeout(run, ms);
-  handle.unref();
-  return () => clearTimeout(handle);
-};
 
 export interface DeliveryLoopOptions {
   readonly worker: { deliverDue(): Promise<DeliveryPassResult> };

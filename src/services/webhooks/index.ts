@@ -25,4 +25,4 @@ export {
   type VersionedDelivery,
 } from "./outbox.js";
 export { WebhookDeliveryWorker, type DeliveryPassResult, type DeliveryWorkerDeps } from "./delivery-worker.js";
-export { realTimer, startDeliveryLoop, type DeliveryLoop, type DeliveryLoopOptions, type ScheduleFn } from "./delivery-loop.js";
+export { startDeliveryLoop, type DeliveryLoop, type DeliveryLoopOptions } from "./delivery-loop.js";

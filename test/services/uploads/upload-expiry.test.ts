@@ -44,6 +44,16 @@ describe("upload ids", () => {
   });
 });
 
+describe("DVAR_UPLOAD_SWEEP_INTERVAL_MS", () => {
+  it("defaults to an hour; 0 (every pass) and whole milliseconds are taken, a negative or fractional value is refused", () => {
+    expect(parseSweepConfig({}).uploadSweepIntervalMs).toBe(60 * 60 * 1000);
+    expect(parseSweepConfig({ DVAR_UPLOAD_SWEEP_INTERVAL_MS: "0" }).uploadSweepIntervalMs).toBe(0);
+    expect(parseSweepConfig({ DVAR_UPLOAD_SWEEP_INTERVAL_MS: "900000" }).uploadSweepIntervalMs).toBe(900_000);
+    expect(() => parseSweepConfig({ DVAR_UPLOAD_SWEEP_INTERVAL_MS: "-1" })).toThrow(/DVAR_UPLOAD_SWEEP_INTERVAL_MS/);
+    expect(() => parseSweepConfig({ DVAR_UPLOAD_SWEEP_INTERVAL_MS: "1.5" })).toThrow(/DVAR_UPLOAD_SWEEP_INTERVAL_MS/);
+  });
+});
+
 describe("DVAR_UPLOAD_TTL_DAYS", () => {
   it("defaults to 7 days, 0 turns expiry off, and 1 or a fraction is refused", () => {
     expect(parseSweepConfig({}).uploadExpiry).toEqual(DEFAULT_UPLOAD_EXPIRY);
@@ -153,7 +163,7 @@ describe("upload expiry (embedded default, 7 days)", () => {
     expect(await uploadKeys()).toEqual([]);
   });
 
-  it("runs in every pass of the recovery loop, after the job sweep, and reports its errors", async () => {
+  it("runs in the recovery loop's passes (at most hourly), after the job sweep, and reports its errors", async () => {
     const { clock, h, upload, sweeper, uploadKeys } = await setup();
     await upload(h);
     const timers: Array<() => void> = [];

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { startDeliveryLoop, type DeliveryPassResult, type ScheduleFn } from "../../../src/services/webhooks/index.js";
+import type { ScheduleFn } from "../../../src/ports/timer.js";
+import { startDeliveryLoop, type DeliveryPassResult } from "../../../src/services/webhooks/index.js";
 import { FakeClock } from "./fake-clock.js";
 
 /** A timer that only records what was scheduled; tests fire it by hand. */
