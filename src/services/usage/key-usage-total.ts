@@ -18,8 +18,7 @@
  */
 import { PreconditionFailedError } from "../../ports/store/errors.js";
 import type { Store } from "../../ports/store/store.js";
-import { assertUsageRecord, usageKindOf, usagePrefix, type UsageRecord } from "./usage-record.js";
-import type { UsageTotals } from "./usage-ledger.js";
+import { addUsage, decodeUsageRecord, usagePrefix, type UsageTotals, zeroUsageTotals } from "./usage-record.js";
 
 type Ranges = Array<[from: number, to: number]>;
 
@@ -49,14 +48,14 @@ export async function keyUsageTotals(store: Store, tenantId: string, keyId: stri
     baseCounted.clear();
   }
 
-  const totals = { ...(base?.totals ?? zeroTotals()) };
+  const totals = { ...(base?.totals ?? zeroUsageTotals()) };
   const counted = baseCounted;
   let records = base?.records ?? 0;
   for (const { key, jobId, slice } of listed) {
     if (contains(counted.get(jobId), slice)) continue;
     const found = await store.get(key);
     if (!found) continue; // deleted since the listing: not part of the ledger any more
-    add(totals, decodeRecord(found.body));
+    addUsage(totals, decodeUsageRecord(found.body));
     counted.set(jobId, insert(counted.get(jobId) ?? [], slice));
     records += 1;
   }
@@ -123,22 +122,6 @@ function insert(ranges: Ranges, slice: number): Ranges {
   return out;
 }
 
-function zeroTotals(): UsageTotals {
-  return { slices: 0, generations: 0, steps: 0, seconds: 0 };
-}
-
-function add(totals: UsageTotals, record: UsageRecord): void {
-  if (usageKindOf(record) === "generation") totals.generations += 1;
-  else totals.slices += 1;
-  totals.steps += record.steps;
-  totals.seconds += record.seconds;
-}
-
-function decodeRecord(body: Uint8Array): UsageRecord {
-  const record = JSON.parse(new TextDecoder().decode(body)) as UsageRecord;
-  assertUsageRecord(record);
-  return record;
-}
 
 /** An unreadable summary is treated as absent (it is only a cache of the listing). */
 function decodeSummary(body: Uint8Array): KeyUsageSummary | undefined {

@@ -1,15 +1,8 @@
 import { PreconditionFailedError } from "../../ports/store/errors.js";
 import type { Store } from "../../ports/store/store.js";
-import { assertUsageRecord, usageKindOf, usagePrefix, usageStoreKey, type UsageRecord } from "./usage-record.js";
+import { addUsage, assertUsageRecord, decodeUsageRecord, usageKindOf, usagePrefix, usageStoreKey, type UsageRecord, type UsageTotals, zeroUsageTotals } from "./usage-record.js";
 
-export interface UsageTotals {
-  /** Inversion slices billed. */
-  slices: number;
-  /** Generations billed (their steps are images x sampler steps). */
-  generations: number;
-  steps: number;
-  seconds: number;
-}
+export type { UsageTotals } from "./usage-record.js";
 
 export interface UsageSummary extends UsageTotals {
   /** Distinct inversion jobs with at least one slice in the window. */
@@ -52,20 +45,20 @@ export class UsageLedger {
       if (!(error instanceof PreconditionFailedError)) throw error;
       const existing = await this.store.get(key);
       if (!existing) throw error; // deleted in between: surface the conflict rather than bill again
-      return { billed: false, record: decode(existing.body) };
+      return { billed: false, record: decodeUsageRecord(existing.body) };
     }
   }
 
   async summarize(query: UsageQuery): Promise<UsageSummary> {
-    const summary: UsageSummary = { ...zeroTotals(), jobs: 0, byDevice: {}, byKey: {} };
+    const summary: UsageSummary = { ...zeroUsageTotals(), jobs: 0, byDevice: {}, byKey: {} };
     const jobs = new Set<string>();
     for await (const record of this.records(query)) {
       const at = Date.parse(record.recordedAt);
       if (query.from && at < query.from.getTime()) continue;
       if (query.to && at >= query.to.getTime()) continue;
-      add(summary, record);
-      add((summary.byDevice[record.device] ??= zeroTotals()), record);
-      add((summary.byKey[record.keyId] ??= zeroTotals()), record);
+      addUsage(summary, record);
+      addUsage((summary.byDevice[record.device] ??= zeroUsageTotals()), record);
+      addUsage((summary.byKey[record.keyId] ??= zeroUsageTotals()), record);
       if (usageKindOf(record) === "slice") jobs.add(record.jobId);
     }
     summary.jobs = jobs.size;
@@ -81,26 +74,9 @@ export class UsageLedger {
       });
       for (const entry of page.entries) {
         const found = await this.store.get(entry.key);
-        if (found) yield decode(found.body);
+        if (found) yield decodeUsageRecord(found.body);
       }
       cursor = page.cursor;
     } while (cursor !== undefined);
   }
-}
-
-function zeroTotals(): UsageTotals {
-  return { slices: 0, generations: 0, steps: 0, seconds: 0 };
-}
-
-function add(totals: UsageTotals, record: UsageRecord): void {
-  if (usageKindOf(record) === "generation") totals.generations += 1;
-  else totals.slices += 1;
-  totals.steps += record.steps;
-  totals.seconds += record.seconds;
-}
-
-function decode(body: Uint8Array): UsageRecord {
-  const record = JSON.parse(new TextDecoder().decode(body)) as UsageRecord;
-  assertUsageRecord(record);
-  return record;
 }

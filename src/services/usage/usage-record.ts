@@ -59,3 +59,31 @@ export function usageStoreKey(record: Pick<UsageRecord, "tenantId" | "keyId" | "
 export function usagePrefix(tenantId: string, keyId?: string): string {
   return keyId === undefined ? `usage/${tenantId}/` : `usage/${tenantId}/${keyId}/`;
 }
+
+export interface UsageTotals {
+  /** Inversion slices billed. */
+  slices: number;
+  /** Generations billed (their steps are images x sampler steps). */
+  generations: number;
+  steps: number;
+  seconds: number;
+}
+
+export function zeroUsageTotals(): UsageTotals {
+  return { slices: 0, generations: 0, steps: 0, seconds: 0 };
+}
+
+/** Adds one billed record to running totals (a generation counts as one, a slice as one). */
+export function addUsage(totals: UsageTotals, record: UsageRecord): void {
+  if (usageKindOf(record) === "generation") totals.generations += 1;
+  else totals.slices += 1;
+  totals.steps += record.steps;
+  totals.seconds += record.seconds;
+}
+
+/** A stored usage record's bytes, validated. */
+export function decodeUsageRecord(body: Uint8Array): UsageRecord {
+  const record = JSON.parse(new TextDecoder().decode(body)) as UsageRecord;
+  assertUsageRecord(record);
+  return record;
+}
