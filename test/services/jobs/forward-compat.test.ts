@@ -9,8 +9,8 @@ import { parseExact, stringifyExact } from "../../../src/core/io/exact-json.js";
 import { MemoryStore, PreconditionFailedError, type Store } from "../../../src/ports/store/index.js";
 import { JobStore, jobRecordKey, newJobRecord } from "../../../src/services/jobs/index.js";
 import { JobSweeper } from "../../../src/services/recovery/index.js";
-import { defaultObjectives, StoreSliceService, type ObjectiveFactory } from "../../../src/services/slices/index.js";
-import { ObservedStore, RecordingDispatcher, RecordingEvents, syntheticConfig } from "../slices/harness.js";
+import { StoreSliceService } from "../../../src/services/slices/index.js";
+import { FakeClock, ObservedStore, RecordingDispatcher, RecordingEvents, syntheticConfig, timedObjectives } from "../slices/harness.js";
 
 const T0 = Date.parse("2026-01-01T00:00:00Z");
 const S = 1000;
@@ -22,11 +22,6 @@ const ID = "job1";
 const FUTURE = { x: 1 };
 const FUTURE_TEXT = '"futureField":{"x":1}';
 
-class FakeClock {
-  constructor(public t = T0) {}
-  now = () => this.t;
-  sleep = async () => {};
-}
 
 const decode = (body: Uint8Array) => new TextDecoder().decode(body);
 const occurrences = (text: string, fragment: string) => text.split(fragment).length - 1;
@@ -54,29 +49,11 @@ async function createJob(store: Store): Promise<void> {
   await new JobStore(store).create(newJobRecord({ id: ID, tenantId: "tenant1", keyId: "key1", config: syntheticConfig(), now: new Date(T0) }));
 }
 
-/** The synthetic objective whose training steps each take `stepMs` of the fake clock; `during(step)` runs inside each. */
-function timedObjectives(clock: FakeClock, stepMs: number, during: (step: number) => Promise<void>): ObjectiveFactory {
-  return async (config, jobId) => {
-    const prepared = await defaultObjectives()(config, jobId);
-    const inner = prepared.objective;
-    return {
-      ...prepared,
-      objective: {
-        ...inner,
-        trainLossAndGradient: async (step: number, params: Float32Array) => {
-          clock.t += stepMs;
-          await during(step);
-          return inner.trainLossAndGradient(step, params);
-        },
-      },
-    };
-  };
-}
 
 describe("job records from a newer release", () => {
   it("keep unknown fields through the claim, heartbeat renewals and the advance", async () => {
     const store = new ObservedStore(new MemoryStore());
-    const clock = new FakeClock();
+    const clock = new FakeClock(T0);
     await createJob(store.inner);
     await writeAsNewerRelease(store.inner, (record) => (record.futureField = FUTURE));
 
@@ -127,7 +104,7 @@ describe("job records from a newer release", () => {
 
   it("keep unknown fields through the sweep: a live lease is left alone, a dead slice's redispatch and the final failure keep them", async () => {
     const store = new MemoryStore();
-    const clock = new FakeClock();
+    const clock = new FakeClock(T0);
     const dispatcher = new RecordingDispatcher();
     const sweeper = new JobSweeper({ store, dispatcher, clock, policy: { startTimeoutMs: 10 * MIN, maxRedispatches: 1, initialDelayMs: MIN, multiplier: 4 } });
     await createJob(store);

@@ -5,6 +5,7 @@ import type { DispatchReceipt, SliceInvocation } from "../../../src/ports/dispat
 import type { WebhookEventType } from "../../../src/services/webhooks/events.js";
 import type { JobRecord } from "../../../src/services/jobs/index.js";
 import { describeSynthetic } from "../../../src/core/synthetic/objective.js";
+import { defaultObjectives, type ObjectiveFactory } from "../../../src/services/slices/index.js";
 
 export interface Op {
   readonly op: "get" | "put" | "copy" | "delete";
@@ -93,3 +94,29 @@ export function syntheticConfig(overrides: Record<string, unknown> = {}) {
 }
 
 const SMALL = { dim: 8, batchSize: 2, evalBatchSize: 2, images: 2, sigma: 2, imageSpread: 0.3, c0: 0.02, c1: 0.6, w0: 0.005 };
+
+/** A clock the test moves by hand (`t`, epoch ms). */
+export class FakeClock implements Clock {
+  constructor(public t: number) {}
+  now = () => this.t;
+  sleep = async () => {};
+}
+
+/** The synthetic objective whose training steps each take `stepMs` of the fake clock; `during(s)` runs inside step s. */
+export function timedObjectives(clock: FakeClock, stepMs: number, during?: (step: number) => Promise<void>): ObjectiveFactory {
+  return async (config, jobId) => {
+    const prepared = await defaultObjectives()(config, jobId);
+    const inner = prepared.objective;
+    return {
+      ...prepared,
+      objective: {
+        ...inner,
+        trainLossAndGradient: async (step: number, params: Float32Array) => {
+          clock.t += stepMs;
+          await during?.(step);
+          return inner.trainLossAndGradient(step, params);
+        },
+      },
+    };
+  };
+}

@@ -20,7 +20,7 @@ import { JobSweeper } from "../../../src/services/recovery/index.js";
 import { JobStore, jobRecordKey, newJobRecord, parseJobRecord, type JobRecord, type SliceLease } from "../../../src/services/jobs/index.js";
 import { defaultObjectives, LeaseHeartbeat, StoreSliceService, type ObjectiveFactory, type SliceServiceDeps } from "../../../src/services/slices/index.js";
 import { usagePrefix } from "../../../src/services/usage/index.js";
-import { allKeys, ObservedStore, RecordingDispatcher, RecordingEvents, syntheticConfig } from "./harness.js";
+import { allKeys, FakeClock, ObservedStore, RecordingDispatcher, RecordingEvents, syntheticConfig, timedObjectives } from "./harness.js";
 
 const root = mkdtempSync(join(tmpdir(), "lease-heartbeat-"));
 let dirs = 0;
@@ -36,11 +36,6 @@ const S = 1000;
 const MIN = 60 * S;
 const iso = (t: number) => new Date(t).toISOString();
 
-class FakeClock {
-  constructor(public t = T0) {}
-  now = () => this.t;
-  sleep = async () => {};
-}
 
 /**
  * Timers on the fake clock. `advance(ms)` moves the clock to each timer due within `ms` in turn,
@@ -72,24 +67,6 @@ class FakeScheduler {
   }
 }
 
-/** The synthetic objective whose training steps each take `stepMs` of the fake clock; `during(s)` runs inside step s. */
-function timedObjectives(clock: FakeClock, stepMs: number, during?: (step: number) => Promise<void>): ObjectiveFactory {
-  return async (config, jobId) => {
-    const prepared = await defaultObjectives()(config, jobId);
-    const inner = prepared.objective;
-    return {
-      ...prepared,
-      objective: {
-        ...inner,
-        trainLossAndGradient: async (step: number, params: Float32Array) => {
-          clock.t += stepMs;
-          await during?.(step);
-          return inner.trainLossAndGradient(step, params);
-        },
-      },
-    };
-  };
-}
 
 function sliceService(store: Store, clock: FakeClock, extra: Partial<SliceServiceDeps> = {}) {
   const dispatcher = new RecordingDispatcher();
@@ -140,7 +117,7 @@ describe.each(stores)("lease heartbeat on %s", (_name, makeStore) => {
     const store = new ObservedStore(makeStore());
     await createJob(store);
     const leases = leaseLog(store);
-    const clock = new FakeClock();
+    const clock = new FakeClock(T0);
     // 12 steps of 7 s: beats at 0, 7, 14, ... 84 s; due every 20 s.
     const { svc } = sliceService(store, clock, { objectives: timedObjectives(clock, 7 * S), attemptId: () => "a1" });
     const result = await svc.run({ jobId: "job1", slice: 0 });
@@ -162,7 +139,7 @@ describe.each(stores)("lease heartbeat on %s", (_name, makeStore) => {
     const store = new ObservedStore(makeStore());
     await createJob(store);
     const leases = leaseLog(store);
-    const clock = new FakeClock();
+    const clock = new FakeClock(T0);
     const sweeper = new JobSweeper({ store, dispatcher: new RecordingDispatcher(), clock });
     const sweeps: Array<Awaited<ReturnType<JobSweeper["sweep"]>>> = [];
     // Step 1 starts once step 0's renewal (the first beat) has landed; the claim's lease (grace + TTL = 6 min) has run out by then.
@@ -197,7 +174,7 @@ describe.each(stores)("lease heartbeat on %s", (_name, makeStore) => {
     const store = new ObservedStore(makeStore());
     await createJob(store);
     const leases = leaseLog(store);
-    const clock = new FakeClock();
+    const clock = new FakeClock(T0);
     const scheduler = new FakeScheduler(clock);
     const sweeper = new JobSweeper({ store, dispatcher: new RecordingDispatcher(), clock });
     const sweeps: Array<Awaited<ReturnType<JobSweeper["sweep"]>>> = [];
@@ -229,7 +206,7 @@ describe.each(stores)("lease heartbeat on %s", (_name, makeStore) => {
   it("no timer outlives a slice whose objective call fails in flight", async () => {
     const store = makeStore();
     await createJob(store);
-    const clock = new FakeClock();
+    const clock = new FakeClock(T0);
     const scheduler = new FakeScheduler(clock);
     const failInStep2 = async (step: number) => {
       if (step !== 2) return;
@@ -247,7 +224,7 @@ describe.each(stores)("lease heartbeat on %s", (_name, makeStore) => {
   it("a takeover during a long call is found by the timer's renewal: the slice ends lost at the step's end and writes nothing", async () => {
     const base = makeStore();
     await createJob(base);
-    const clock = new FakeClock();
+    const clock = new FakeClock(T0);
     const scheduler = new FakeScheduler(clock);
     const sweeper = new JobSweeper({ store: base, dispatcher: new RecordingDispatcher(), clock });
     let after: Record<string, string> | undefined;
@@ -288,7 +265,7 @@ describe.each(stores)("lease heartbeat on %s", (_name, makeStore) => {
     const store = new ObservedStore(makeStore());
     await createJob(store);
     const leases = leaseLog(store);
-    const clock = new FakeClock();
+    const clock = new FakeClock(T0);
     const { svc } = sliceService(store, clock, { objectives: timedObjectives(clock, 7 * S), attemptId: () => "a1", leaseTtlMs: 0 });
     expect((await svc.run({ jobId: "job1", slice: 0 })).kind).toBe("advanced");
     expect(leases).toEqual([{ slice: 0, attempt: "a1", startedAt: iso(T0), expiresAt: iso(T0 + 60 * MIN + 5 * MIN) }, null]);
@@ -297,7 +274,7 @@ describe.each(stores)("lease heartbeat on %s", (_name, makeStore) => {
   it("a slice whose lease is taken over mid-run stops without a checkpoint; the new owner's state stays byte-identical", async () => {
     const base = makeStore();
     await createJob(base);
-    const clock = new FakeClock();
+    const clock = new FakeClock(T0);
     const dispatcher = new RecordingDispatcher();
     const sweeper = new JobSweeper({ store: base, dispatcher, clock });
     let after: Record<string, string> | undefined;
@@ -332,7 +309,7 @@ describe.each(stores)("lease heartbeat on %s", (_name, makeStore) => {
   it("a slice whose job is canceled stops at its next renewal instead of running to the end", async () => {
     const store = makeStore();
     await createJob(store);
-    const clock = new FakeClock();
+    const clock = new FakeClock(T0);
     const jobs = new JobStore(store);
     const cancelAt = async (step: number) => {
       if (step !== 3) return;
