@@ -26,7 +26,7 @@
 import { systemClock, type Clock } from "../../ports/clock.js";
 import type { DispatchReceipt, Dispatcher, SliceInvocation } from "../../ports/dispatcher/index.js";
 import type { Store } from "../../ports/store/index.js";
-import { activeJobIds, clearJobActive, jobMarkedAt } from "../jobs/active-jobs.js";
+import { activeJobIds, clearJobActive, jobMarkedAt, markJobActive } from "../jobs/active-jobs.js";
 import { deleteAllJobInputs, deleteJobImageData, jobInputKeys } from "../jobs/job-inputs.js";
 import { JobStore, type VersionedJob } from "../jobs/job-store.js";
 import { noJobEvents, type JobEventSink } from "../slices/events.js";
@@ -103,9 +103,14 @@ export class JobSweeper {
     if (!current) return this.sweepOrphan(jobId, now, result);
     const decision = decideRecovery(current.record, now, this.policy);
     switch (decision.kind) {
-      case "terminal":
+      case "terminal": {
+        // A slice may still be running for a job canceled under it (its lease not yet expired) and
+        // could still write its latent cache: forget the job only once that lease has run out.
+        const leaseEnds = current.record.lease ? Date.parse(current.record.lease.expiresAt) : NaN;
+        if (leaseEnds > now) return leaseEnds;
         await this.forget(jobId, result);
         return undefined;
+      }
       case "wait":
         return decision.dueAt;
       case "fail":
@@ -146,7 +151,10 @@ export class JobSweeper {
       if (await this.jobs.read(jobId)) return undefined;
     }
     await clearJobActive(this.deps.store, jobId);
-    result.cleared++;
+    // A retry under the create's Idempotency-Key may have written the record meanwhile: its job
+    // must stay visible to the sweep.
+    if (await this.jobs.read(jobId)) await markJobActive(this.deps.store, jobId, new Date(this.clock.now()));
+    else result.cleared++;
     return undefined;
   }
 

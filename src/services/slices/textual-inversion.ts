@@ -87,7 +87,9 @@ export function textualInversionObjectiveFactory(options: TextualInversionFactor
       const modelDir = models.resolve(spec.model);
       const files: string[] = [];
       for (const [i, key] of trainingImageKeys(spec).entries()) {
-        const found = await options.store.get(key);
+        // A copy deleted by the orphan sweep racing a retried create: the upload it was copied
+        // from (the same bytes, checked at the copy) is read instead while it exists.
+        const found = (await options.store.get(key)) ?? (spec.inputs && spec.images[i] !== undefined ? await options.store.get(spec.images[i]!) : undefined);
         if (!found) throw new ObjectiveInputError("upload_missing", `job "${jobId}": training image ${key} is not in the store`);
         // No extension: the engine decides the format from the bytes, never from a name.
         const file = join(dir, `image-${String(i).padStart(3, "0")}`);

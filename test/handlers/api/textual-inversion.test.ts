@@ -238,6 +238,15 @@ describe("the job's own copies of its training images", () => {
     expect(deleted.first).toHaveLength(1);
   }, 120_000);
 
+  it("a job whose copies are gone (the orphan sweep raced a retried create) reads the uploads they came from, to the same embedding", async () => {
+    const kept = await runSlicesByHand(async () => {});
+    const lostCopies = await runSlicesByHand(async () => {}, async (store, jobId) => {
+      const objective = (await new JobStore(store).read(jobId))!.record.config.objective as { inputs: string[] };
+      for (const key of objective.inputs) await store.delete(key);
+    });
+    expect(Buffer.from(lostCopies.embedding).equals(Buffer.from(kept.embedding))).toBe(true);
+  }, 120_000);
+
   it("a job created before the copies existed (no inputs in its config) still reads its uploads, to the same embedding", async () => {
     const kept = await runSlicesByHand(async () => {});
     const old = await runSlicesByHand(async () => {}, async (store, jobId) => {

@@ -22,9 +22,15 @@ class ManualClock implements Clock {
   sleep = async (ms: number) => void (this.ms += ms);
 }
 
-/** A MemoryStore whose next job-record writes fail (a create that dies after copying). */
+/** A MemoryStore whose next job-record writes fail (a create that dies after copying); `beforeDelete` runs inside a delete. */
 class FailingRecordStore extends MemoryStore {
   failRecordWrites = 0;
+  beforeDelete?: (key: string) => Promise<void>;
+  override async delete(key: string): Promise<void> {
+    const hook = this.beforeDelete;
+    if (hook) await hook(key);
+    return super.delete(key);
+  }
   override async put(key: string, body: Uint8Array, options?: PutOptions): Promise<PutResult> {
     if (this.failRecordWrites > 0 && /^jobs\/[^/]+\/record\.json$/.test(key)) {
       this.failRecordWrites--;
@@ -97,6 +103,21 @@ describe("the recovery sweep deletes a job's inputs when the job ends", () => {
     expect(await s.marked(other)).toBe(true);
   });
 
+  it("waits for the lease of a job canceled under a running slice before deleting (the slice may still write latents)", async () => {
+    const s = await setup();
+    const id = await s.create();
+    const at = (ms: number) => new Date(ms).toISOString();
+    const expiresAt = s.clock.now() + 5 * MIN;
+    await s.advance(id, () => ({ status: "running", startedAt: at(s.clock.now()), lease: { slice: 0, attempt: "a", startedAt: at(s.clock.now()), expiresAt: at(expiresAt) } }));
+    expect((await s.h.call(`/v1/inversions/${id}/cancel`, { method: "POST" })).status).toBe(200);
+    expect(await s.sweeper.sweep()).toMatchObject({ inputsDeleted: [], cleared: 0, nextDueAt: expiresAt });
+    // The slice, still in its start-up, stores its latent cache after the cancel.
+    await s.store.put(`${jobLatentsPrefix(id)}feed.safetensors`, new Uint8Array([1]), { ifNoneMatch: "*" });
+    s.clock.ms = expiresAt;
+    expect(await s.sweeper.sweep()).toMatchObject({ inputsDeleted: [id], cleared: 1 });
+    expect([...(await jobInputKeys(s.store, id)), ...(await jobLatentKeys(s.store, id))]).toEqual([]);
+  });
+
   it("deletes them when the sweep fails the job (slice retries exhausted), and after a failure a slice wrote", async () => {
     const s = await setup();
     const exhausted = await s.create();
@@ -152,6 +173,24 @@ describe("copies of a create that died before its record", () => {
     expect(((await retry.json()) as { id: string }).id).toBe(id);
     expect(await jobInputKeys(s.store, id)).toHaveLength(3);
     expect(await s.marked(id)).toBe(true);
+  });
+
+  it("a retry that writes the record while the sweep removes the orphan's marker keeps its job marked", async () => {
+    const s = await setup();
+    s.store.failRecordWrites = 1;
+    expect((await s.h.post("/v1/inversions", textualInversionBody(s.ids), { "idempotency-key": "k2" })).status).toBe(500);
+    const id = (await storedKeys(s.store)).find((k) => k.startsWith("jobs/"))!.split("/")[1]!;
+    s.clock.ms = T0 + DAY;
+    // The retry lands between the sweep's last record read and its marker delete.
+    s.store.beforeDelete = async (key) => {
+      if (key !== activeJobKey(id)) return;
+      s.store.beforeDelete = undefined;
+      expect((await s.h.post("/v1/inversions", textualInversionBody(s.ids), { "idempotency-key": "k2" })).status).toBe(202);
+    };
+    expect(await s.sweeper.sweep()).toMatchObject({ inputsDeleted: [id], cleared: 0, errors: [] });
+    expect((await s.jobs.read(id))!.record.status).toBe("queued");
+    expect(await s.marked(id)).toBe(true); // the sweep sees the job again
+    expect(await jobInputKeys(s.store, id)).toHaveLength(3); // the retry copied them again
   });
 
   it("a marker without a record and without copies still goes after an hour", async () => {
