@@ -40,33 +40,45 @@ describe("embedded server recovery", () => {
   });
 });
 
-describe("startSweepLoop", () => {
-  it("sweeps jobs every pass and uploads once per upload interval (default an hour), the first at start", async () => {
-    let now = 1_000_000;
-    let pending: (() => void) | undefined;
-    const schedule = (run: () => void) => {
-      pending = run;
-      return () => (pending = undefined);
-    };
-    const swept: Array<["jobs" | "uploads", number]> = [];
-    const empty: SweepResult = { checked: 0, redispatched: [], failed: [], cleared: 0, inputsDeleted: [], errors: [] };
-    const loop = startSweepLoop({
-      sweeper: { sweep: async () => (swept.push(["jobs", now]), empty) },
-      uploads: { sweep: async () => (swept.push(["uploads", now]), { deleted: [], kept: [] }) },
-      intervalMs: 60_000,
-      clock: { now: () => now, sleep: async () => {} },
-      schedule,
-    });
-    // Passes at 0, 1, ..., 130 minutes.
-    for (let minute = 1; minute <= 130; minute++) {
+/** A scheduler the test fires by hand: `passes(n)` runs the n passes after the first, a minute apart. */
+function minutePasses(clock: { now: number }) {
+  let pending: (() => void) | undefined;
+  const schedule = (run: () => void) => {
+    pending = run;
+    return () => (pending = undefined);
+  };
+  const scheduled = async () => {
+    while (!pending) await new Promise((r) => setImmediate(r));
+  };
+  const passes = async (n: number) => {
+    for (let minute = 1; minute <= n; minute++) {
       // The pass has scheduled the next one: the clock moves on and it runs.
-      while (!pending) await new Promise((r) => setImmediate(r));
-      const run = pending;
+      await scheduled();
+      const run = pending!;
       pending = undefined;
-      now += 60_000;
+      clock.now += 60_000;
       run();
     }
-    while (!pending) await new Promise((r) => setImmediate(r));
+    await scheduled();
+  };
+  return { schedule, passes };
+}
+
+const emptySweep: SweepResult = { checked: 0, redispatched: [], failed: [], cleared: 0, inputsDeleted: [], errors: [] };
+
+describe("startSweepLoop", () => {
+  it("sweeps jobs every pass and uploads once per upload interval (default an hour), the first at start", async () => {
+    const clock = { now: 1_000_000 };
+    const manual = minutePasses(clock);
+    const swept: Array<["jobs" | "uploads", number]> = [];
+    const loop = startSweepLoop({
+      sweeper: { sweep: async () => (swept.push(["jobs", clock.now]), emptySweep) },
+      uploads: { sweep: async () => (swept.push(["uploads", clock.now]), { deleted: [], kept: [] }) },
+      intervalMs: 60_000,
+      clock: { now: () => clock.now, sleep: async () => {} },
+      schedule: manual.schedule,
+    });
+    await manual.passes(130); // passes at 0, 1, ..., 130 minutes
     await loop.close();
     const at = (what: string) => swept.filter(([w]) => w === what).map(([, t]) => (t - 1_000_000) / 60_000);
     expect(at("jobs")).toEqual(Array.from({ length: 131 }, (_, m) => m));
@@ -74,27 +86,19 @@ describe("startSweepLoop", () => {
   });
 
   it("takes the upload interval from the options", async () => {
-    let now = 0;
-    let pending: (() => void) | undefined;
+    const clock = { now: 0 };
+    const manual = minutePasses(clock);
     let uploads = 0;
     let passes = 0;
-    const empty: SweepResult = { checked: 0, redispatched: [], failed: [], cleared: 0, inputsDeleted: [], errors: [] };
     const loop = startSweepLoop({
-      sweeper: { sweep: async () => (passes++, empty) },
+      sweeper: { sweep: async () => (passes++, emptySweep) },
       uploads: { sweep: async () => (uploads++, { deleted: [], kept: [] }) },
       intervalMs: 60_000,
       uploadIntervalMs: 5 * 60_000,
-      clock: { now: () => now, sleep: async () => {} },
-      schedule: (run) => ((pending = run), () => (pending = undefined)),
+      clock: { now: () => clock.now, sleep: async () => {} },
+      schedule: manual.schedule,
     });
-    for (let minute = 1; minute <= 10; minute++) {
-      while (!pending) await new Promise((r) => setImmediate(r));
-      const run = pending;
-      pending = undefined;
-      now += 60_000;
-      run();
-    }
-    while (!pending) await new Promise((r) => setImmediate(r));
+    await manual.passes(10);
     await loop.close();
     expect(passes).toBe(11);
     // At minutes 0, 5 and 10.
