@@ -5,3 +5,4 @@ export { MemoryStore } from "./memory-store.js";
 export { FsStore, type FsStoreOptions } from "./fs-store.js";
 export { S3Store, type S3StoreOptions } from "./s3-store.js";
 export { ScopedStore } from "./scoped-store.js";
+export { listAll, listAllKeys } from "./list-all.js";

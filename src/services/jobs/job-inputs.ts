@@ -19,6 +19,7 @@
  */
 import { PreconditionFailedError } from "../../ports/store/errors.js";
 import type { Store } from "../../ports/store/store.js";
+import { listAllKeys } from "../../ports/store/list-all.js";
 import { jobPrefix } from "./job-store.js";
 
 export function jobInputsPrefix(jobId: string): string {
@@ -95,25 +96,14 @@ export function jobLatentsPrefix(jobId: string): string {
   return `jobs/${jobId}/latents/`;
 }
 
-async function keysUnder(store: Store, prefix: string): Promise<string[]> {
-  const keys: string[] = [];
-  let cursor: string | undefined;
-  do {
-    const page = await store.list(prefix, cursor === undefined ? {} : { cursor });
-    keys.push(...page.entries.map((entry) => entry.key));
-    cursor = page.cursor;
-  } while (cursor !== undefined);
-  return keys;
-}
-
 /** The keys of every input of the job (all pages). */
 export function jobInputKeys(store: Store, jobId: string): Promise<string[]> {
-  return keysUnder(store, jobInputsPrefix(jobId));
+  return listAllKeys(store, jobInputsPrefix(jobId));
 }
 
 /** The keys of the job's latent cache (all pages). */
 export function jobLatentKeys(store: Store, jobId: string): Promise<string[]> {
-  return keysUnder(store, jobLatentsPrefix(jobId));
+  return listAllKeys(store, jobLatentsPrefix(jobId));
 }
 
 /**

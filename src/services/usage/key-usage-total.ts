@@ -18,6 +18,7 @@
  */
 import { PreconditionFailedError } from "../../ports/store/errors.js";
 import type { Store } from "../../ports/store/store.js";
+import { listAll } from "../../ports/store/list-all.js";
 import { addUsage, decodeUsageRecord, usagePrefix, type UsageTotals, zeroUsageTotals } from "./usage-record.js";
 
 type Ranges = Array<[from: number, to: number]>;
@@ -79,15 +80,10 @@ export async function keyUsageTotals(store: Store, tenantId: string, keyId: stri
 
 async function listRecords(store: Store, prefix: string): Promise<Array<{ key: string; jobId: string; slice: number }>> {
   const out: Array<{ key: string; jobId: string; slice: number }> = [];
-  let cursor: string | undefined;
-  do {
-    const page = await store.list(prefix, cursor === undefined ? {} : { cursor });
-    for (const entry of page.entries) {
-      const address = parseRecordKey(entry.key.slice(prefix.length));
-      if (address) out.push({ key: entry.key, ...address });
-    }
-    cursor = page.cursor;
-  } while (cursor !== undefined);
+  for await (const entry of listAll(store, prefix)) {
+    const address = parseRecordKey(entry.key.slice(prefix.length));
+    if (address) out.push({ key: entry.key, ...address });
+  }
   return out;
 }
 

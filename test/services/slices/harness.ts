@@ -1,5 +1,6 @@
 /** Shared set-up for the slice service tests: a store that logs and can intercept operations. */
 import type { CopyOptions, ListOptions, ListPage, PutOptions, PutResult, Store, StoredObject } from "../../../src/ports/store/index.js";
+import { listAllKeys } from "../../../src/ports/store/list-all.js";
 import type { Clock } from "../../../src/ports/clock.js";
 import type { DispatchReceipt, SliceInvocation } from "../../../src/ports/dispatcher/index.js";
 import type { WebhookEventType } from "../../../src/services/webhooks/events.js";
@@ -51,15 +52,8 @@ export class ObservedStore implements Store {
 }
 
 /** Every key under a prefix (all pages). */
-export async function allKeys(store: Store, prefix = ""): Promise<string[]> {
-  const keys: string[] = [];
-  let cursor: string | undefined;
-  do {
-    const page = await store.list(prefix, cursor === undefined ? {} : { cursor });
-    keys.push(...page.entries.map((e) => e.key));
-    cursor = page.cursor;
-  } while (cursor !== undefined);
-  return keys;
+export function allKeys(store: Store, prefix = ""): Promise<string[]> {
+  return listAllKeys(store, prefix);
 }
 
 /** A clock that moves one second per reading, so billed seconds are known. */
