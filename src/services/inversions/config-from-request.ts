@@ -20,8 +20,17 @@ export const ENGINE_TRAIN_BATCH_SIZE = 4;
 /** The objective kind the slice service's registry is asked for. */
 export const OBJECTIVE_KINDS = { textual_inversion: "textual-inversion", synthetic: "synthetic" } as const;
 
-/** `inputs`: the job's copies of the request's images, in order (absent while the job id is not final). */
-export function configFromRequest(request: CreateInversionRequest, tenantId: string, inputs?: readonly string[]): InversionConfigInput {
+/**
+ * `inputs`: the job's copies of the request's images, in order (absent while the job id is not
+ * final); `sourceKeys`: the key each copy was made from, where known (an upload issued before the
+ * layout change lives under its old key, which is where a slice must look if its copy is gone).
+ */
+export function configFromRequest(
+  request: CreateInversionRequest,
+  tenantId: string,
+  inputs?: readonly string[],
+  sourceKeys?: readonly (string | undefined)[],
+): InversionConfigInput {
   const base = {
     seed: request.seed,
     maxSteps: request.max_steps,
@@ -45,7 +54,7 @@ export function configFromRequest(request: CreateInversionRequest, tenantId: str
       initializerToken: request.initializer_token,
       numVectors: request.num_vectors,
       learnableProperty: request.learnable_property,
-      images: request.images.map((id) => uploadKey(tenantId, id)),
+      images: request.images.map((id, i) => sourceKeys?.[i] ?? uploadKey(tenantId, id)),
       ...(inputs === undefined ? {} : { inputs: [...inputs] }),
     },
   };

@@ -169,13 +169,13 @@ export class InversionService {
     inputs: { stage: () => Promise<void>; source: (index: number) => Promise<JobInputSource> },
   ): Promise<{ job: VersionedJob; created: boolean }> {
     const now = new Date(this.clock.now());
-    const recordFor = (id: string, copies?: readonly string[]) => {
+    const recordFor = (id: string, copies?: readonly string[], sources?: readonly (string | undefined)[]) => {
       try {
         return newJobRecord({
           id,
           tenantId: principal.tenantId,
           keyId: principal.keyId,
-          config: configFromRequest(request, principal.tenantId, copies),
+          config: configFromRequest(request, principal.tenantId, copies, sources),
           webhook: request.webhook ?? null,
           now,
         });
@@ -201,18 +201,24 @@ export class InversionService {
     request: CreateInversionRequest,
     claimed: boolean,
     inputs: { stage: () => Promise<void>; source: (index: number) => Promise<JobInputSource> },
-    recordFor: (id: string, copies?: readonly string[]) => JobRecord,
+    recordFor: (id: string, copies?: readonly string[], sources?: readonly (string | undefined)[]) => JobRecord,
   ): Promise<VersionedJob> {
     const copies: string[] = [];
+    const sources: (string | undefined)[] = [];
     try {
       // Marked before the first copy, so the recovery sweep finds (and, a day on, deletes) the
       // copies of a create that dies before its record (services/recovery/job-sweeper.ts).
       await markJobActive(this.deps.store, id, new Date(this.clock.now()));
       await inputs.stage();
       if (request.objective === "textual_inversion") {
-        for (const i of request.images.keys()) copies.push(await this.copyInput(id, i, request.images[i]!, await inputs.source(i)));
+        for (const i of request.images.keys()) {
+          const source = await inputs.source(i);
+          sources.push("key" in source ? source.key : undefined);
+          copies.push(await this.copyInput(id, i, request.images[i]!, source));
+        }
       }
-      return await this.jobs.create(recordFor(id, request.objective === "textual_inversion" ? copies : undefined));
+      const record = request.objective === "textual_inversion" ? recordFor(id, copies, sources) : recordFor(id);
+      return await this.jobs.create(record);
     } catch (error) {
       if (error instanceof PreconditionFailedError) {
         const job = await this.jobs.read(id);

@@ -5,6 +5,7 @@
  * record never appeared (a create that died in between) is removed once it is old enough that
  * no create can still be under way; its body holds the time it was written.
  */
+import { listAll } from "../../ports/store/list-all.js";
 import type { Store } from "../../ports/store/index.js";
 
 export const ACTIVE_JOBS_PREFIX = "active-jobs/";
@@ -37,13 +38,8 @@ export async function jobMarkedAt(store: Store, jobId: string): Promise<number |
 
 /** Every marked job id, in key order, all pages. */
 export async function* activeJobIds(store: Store): AsyncGenerator<string> {
-  let cursor: string | undefined;
-  do {
-    const page = await store.list(ACTIVE_JOBS_PREFIX, cursor === undefined ? {} : { cursor });
-    for (const entry of page.entries) {
-      const id = entry.key.slice(ACTIVE_JOBS_PREFIX.length);
-      if (id !== "" && !id.includes("/")) yield id;
-    }
-    cursor = page.cursor;
-  } while (cursor !== undefined);
+  for await (const entry of listAll(store, ACTIVE_JOBS_PREFIX)) {
+    const id = entry.key.slice(ACTIVE_JOBS_PREFIX.length);
+    if (id !== "" && !id.includes("/")) yield id;
+  }
 }

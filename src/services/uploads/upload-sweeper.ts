@@ -18,6 +18,7 @@
  */
 import { systemClock, type Clock } from "../../ports/clock.js";
 import type { Store } from "../../ports/store/index.js";
+import { listAll } from "../../ports/store/list-all.js";
 import { activeJobIds } from "../jobs/active-jobs.js";
 import { isTerminal } from "../jobs/job-record.js";
 import { JobStore } from "../jobs/job-store.js";
@@ -58,15 +59,10 @@ export class UploadSweeper {
 
   private async expiredUploads(now: number): Promise<string[]> {
     const keys: string[] = [];
-    let cursor: string | undefined;
-    do {
-      const page = await this.deps.store.list(UPLOADS_PREFIX, cursor === undefined ? {} : { cursor });
-      for (const entry of page.entries) {
-        const parsed = parseUploadKey(entry.key);
-        if (parsed && expired(this.deps.expiry, uploadIssuedAt(parsed.uploadId), now)) keys.push(entry.key);
-      }
-      cursor = page.cursor;
-    } while (cursor !== undefined);
+    for await (const entry of listAll(this.deps.store, UPLOADS_PREFIX)) {
+      const parsed = parseUploadKey(entry.key);
+      if (parsed && expired(this.deps.expiry, uploadIssuedAt(parsed.uploadId), now)) keys.push(entry.key);
+    }
     return keys;
   }
 

@@ -13,6 +13,7 @@
 import { z } from "zod";
 import { storedObject } from "../../core/io/stored-object.js";
 import { PreconditionFailedError } from "../../ports/store/errors.js";
+import { listAll } from "../../ports/store/list-all.js";
 import type { Store } from "../../ports/store/store.js";
 import type { JobRecord } from "../jobs/job-record.js";
 import type { JobEventSink } from "../slices/events.js";
@@ -107,15 +108,10 @@ export class WebhookOutbox {
 
   /** Every (job, type) with a pending marker, oldest job ids first. */
   async *pending(): AsyncGenerator<{ jobId: string; type: WebhookEventType }> {
-    let cursor: string | undefined;
-    do {
-      const page = await this.store.list(PENDING_PREFIX, cursor === undefined ? {} : { cursor });
-      for (const entry of page.entries) {
-        const [jobId, type] = entry.key.slice(PENDING_PREFIX.length).split("/");
-        if (jobId && (WEBHOOK_EVENT_TYPES as readonly string[]).includes(type ?? "")) yield { jobId, type: type as WebhookEventType };
-      }
-      cursor = page.cursor;
-    } while (cursor !== undefined);
+    for await (const entry of listAll(this.store, PENDING_PREFIX)) {
+      const [jobId, type] = entry.key.slice(PENDING_PREFIX.length).split("/");
+      if (jobId && (WEBHOOK_EVENT_TYPES as readonly string[]).includes(type ?? "")) yield { jobId, type: type as WebhookEventType };
+    }
   }
 
   async clearPending(jobId: string, type: WebhookEventType): Promise<void> {

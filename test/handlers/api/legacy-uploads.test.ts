@@ -22,7 +22,7 @@ async function conceptImages(): Promise<Uint8Array[]> {
 }
 
 describe("uploads at the old key (tenants/<t>/uploads/<id>)", () => {
-  it("start a job that copies them and finishes", async () => {
+  it("start a job that copies them, records where they came from, and finishes (also with a copy gone)", async () => {
     const store = new MemoryStore();
     const models = defaultModelCatalog();
     const h = await createHarness({ store, objectives: defaultObjectives({ store, models }), budget: { maxSteps: 2, maxWallMs: 600_000 }, deps: { models } });
@@ -35,6 +35,10 @@ describe("uploads at the old key (tenants/<t>/uploads/<id>)", () => {
     expect(created.status).toBe(202);
     const { id } = (await created.json()) as { id: string };
     for (const [i, bytes] of images.entries()) expect(Buffer.from((await store.get(jobInputKey(id, i)))!.body).equals(Buffer.from(bytes))).toBe(true);
+    // The record names the keys the copies came from, where a slice looks when a copy is gone.
+    const created0 = (await new JobStore(store).read(id))!.record;
+    expect((created0.config.objective as { images: string[] }).images).toEqual(ids.map((upload) => legacyUploadKey("tenant-a", upload)));
+    await store.delete(jobInputKey(id, 0));
     await h.dispatcher.drain();
     const job = (await new JobStore(store).read(id))!.record;
     expect(job).toMatchObject({ status: "succeeded", step: 4 });
