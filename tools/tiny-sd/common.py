@@ -25,6 +25,7 @@ def training_set():
     """Rendered once from the seed and cached: (scenes, uint8 images [N,32,32,3], captions)."""
     path = os.path.join(BUILD, "world.npz")
     if not os.path.exists(path):
+        os.makedirs(BUILD, exist_ok=True)
         scenes, images, captions = world.dataset(TRAIN_SIZE, SEED)
         np.savez_compressed(path, images=images, scenes=json.dumps(scenes), captions=json.dumps(captions))
     d = np.load(path)
@@ -52,5 +53,5 @@ class Log:
 
 
 def unet_checkpoint():
-    """The UNet checkpoint that export/evaluate read: build/unet.pt, or TINY_SD_UNET (e.g. unet-stage2.pt)."""
+    """The UNet checkpoint that export/evaluate read: build/unet.pt, or TINY_SD_UNET (another file in build/, e.g. unet-step3000.pt)."""
     return os.path.join(BUILD, os.environ.get("TINY_SD_UNET", "unet.pt"))

@@ -1,8 +1,10 @@
 """Train the text encoder and the UNet together (epsilon prediction, DDPM scaled_linear schedule) on
 cached VAE latents; captions are re-drawn every step and dropped 10% of the time (for guidance)."""
 import copy
+import math
 import os
 import sys
+import time
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -13,8 +15,13 @@ from autoencoder import AutoencoderKL
 from text_encoder import ClipTextModel
 from unet import UNet2DCondition
 
-STEPS, BATCH, LR, EMA, DROP = 1600, 32, 1.5e-3, 0.995, 0.1
-UNET = dict(widths=(32, 64), heads=2, context_dim=64)
+E = os.environ.get
+STEPS, BATCH, LR, EMA, DROP = int(E("TSD_STEPS", 4000)), int(E("TSD_BATCH", 32)), float(E("TSD_LR", 2e-3)), 0.995, 0.1
+INIT = E("TSD_INIT")
+WARMUP, MIN_SNR_GAMMA, SAVE_EVERY = 100, float(E("TSD_SNR", 5.0)), int(E("TSD_SAVE", 500))
+DECAY_FROM = int(E("TSD_DECAY_FROM", 3000))  # cosine to zero from this step to the end; 0: constant after warmup
+UNET = dict(widths=tuple(int(w) for w in E("TSD_WIDTHS", "32,64").split(",")), heads=2, context_dim=64,
+            pos_size=int(E("TSD_POS", 8)))
 TEXT = dict(dim=64, layers=2, heads=4, mlp=128)
 SCHEDULE = dict(num_train_timesteps=1000, beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear")
 
@@ -35,12 +42,25 @@ def encode_latents(vae, x_all):
         return torch.cat([vae.latent_parameters(x_all[i:i + 400]) for i in range(0, len(x_all), 400)])
 
 
-def main(steps=STEPS, resume=False):
-    """resume: continue from build/unet.pt (its EMA weights) for `steps` more steps at a third of
-    the learning rate, with other seeds; writes build/unet-stage2.pt."""
-    common.setup(4 if resume else 3)
-    log = common.Log("unet-stage2" if resume else "unet")
-    lr0, out = (LR / 3, "unet-stage2.pt") if resume else (LR, "unet.pt")
+def snr_weights(ac, t):
+    """Min-SNR-gamma loss weights for epsilon prediction (Hang et al. 2023): min(SNR, gamma) / SNR."""
+    snr = ac[t] / (1 - ac[t])
+    return snr.clamp(max=MIN_SNR_GAMMA) / snr if MIN_SNR_GAMMA else torch.ones_like(snr)
+
+
+def learning_rate(step, steps):
+    """Linear warmup, constant, then a cosine to zero over the last steps (from DECAY_FROM). Before
+    DECAY_FROM it does not depend on the run length, so runs of any length agree up to there."""
+    warm = LR * min(1.0, (step + 1) / WARMUP)
+    if not DECAY_FROM or step < DECAY_FROM:
+        return warm
+    return warm * 0.5 * (1 + math.cos(math.pi * (step - DECAY_FROM) / max(1, steps - DECAY_FROM)))
+
+
+def main(steps=STEPS, out="unet.pt"):
+    common.setup(3)
+    log = common.Log(os.path.splitext(out)[0])
+    log(f"steps {steps} batch {BATCH} lr {LR} decay-from {DECAY_FROM or '-'} min-snr {MIN_SNR_GAMMA} unet {UNET} text {TEXT} threads {common.THREADS}")
     scenes, images, _ = common.training_set()
     limit = int(os.environ.get("TINY_SD_LIMIT", len(images)))  # smoke tests only
     scenes, images = scenes[:limit], images[:limit]
@@ -51,49 +71,58 @@ def main(steps=STEPS, resume=False):
     params = encode_latents(vae, common.to_tensor(images))
     log(f"encoded {len(params)} latents")
     tokenizer, _ = build_tokenizer()
+    token_cache = {}
+
+    def encode(caption):  # captions repeat a lot; BPE in Python is slow
+        if caption not in token_cache:
+            token_cache[caption] = tokenizer.encode(caption)
+        return token_cache[caption]
+
     text = ClipTextModel(len(tokenizer.vocab), **TEXT)
     unet = UNet2DCondition(**UNET)
-    if resume:
-        start = torch.load(f"{common.BUILD}/unet.pt")
+    if INIT:  # warm start (text encoder + UNet weights; a missing pos_embed stays zero)
+        start = torch.load(INIT)
         text.load_state_dict(start["text"])
-        unet.load_state_dict(start["unet"])
+        log(f"warm start from {INIT}: {unet.load_state_dict(start['unet'], strict=False)}")
     ema_text, ema_unet = copy.deepcopy(text), copy.deepcopy(unet)
     trainable = list(text.parameters()) + list(unet.parameters())
     opt = torch.optim.AdamW(trainable, lr=LR, weight_decay=0.0)
     ac = alphas_cumprod()
-    gen = torch.Generator().manual_seed(common.SEED + (33 if resume else 31))
-    rng = np.random.default_rng(common.SEED + (34 if resume else 32))
+    gen = torch.Generator().manual_seed(common.SEED + 31)
+    rng = np.random.default_rng(common.SEED + 32)
     for step in range(steps):
         for g in opt.param_groups:
-            g["lr"] = lr0 * min(1.0, (step + 1) / 100) * (0.1 + 0.9 * (1 - step / steps))
+            g["lr"] = learning_rate(step, steps)
         idx = torch.randint(0, len(params), (BATCH,), generator=gen)
         p = params[idx]
         latents = (p[:, :4] + torch.exp(0.5 * p[:, 4:].clamp(-30, 20)) * torch.randn(p[:, :4].shape, generator=gen)) * scaling
         captions = ["" if rng.random() < DROP else world.caption(scenes[i], rng) for i in idx.tolist()]
-        ids = torch.tensor([tokenizer.encode(c) for c in captions])
+        ids = torch.tensor([encode(c) for c in captions])
         t = torch.randint(0, 1000, (BATCH,), generator=gen)
         noise = torch.randn(latents.shape, generator=gen)
         a = ac[t][:, None, None, None]
         noisy = a.sqrt() * latents + (1 - a).sqrt() * noise
         context, _ = text(ids)
-        loss = F.mse_loss(unet(noisy, t, context), noise)
+        per_sample = (unet(noisy, t, context) - noise).pow(2).mean(dim=(1, 2, 3))
+        loss = (snr_weights(ac, t) * per_sample).mean()
         opt.zero_grad()
         loss.backward()
         torch.nn.utils.clip_grad_norm_(trainable, 1.0)
         opt.step()
         with torch.no_grad():
-            d = EMA if resume else min(EMA, (1 + step) / (10 + step))
+            d = min(EMA, (1 + step) / (10 + step))
             for m, e in ((text, ema_text), (unet, ema_unet)):
                 for pe, pm in zip(e.parameters(), m.parameters()):
                     pe.mul_(d).add_(pm, alpha=1 - d)
         if step % 100 == 0 or step == steps - 1:
-            log(f"step {step} loss {loss.item():.4f}")
-        if (step + 1) % 500 == 0 or step == steps - 1:
-            torch.save({"text": ema_text.state_dict(), "unet": ema_unet.state_dict(), "step": step + 1,
-                        "scaling_factor": scaling}, f"{common.BUILD}/{out}")
+            log(f"step {step} loss {loss.item():.4f} mse {per_sample.mean().item():.4f} cpu {time.process_time():.0f}s")
+        if (step + 1) % SAVE_EVERY == 0 or step == steps - 1:
+            ck = {"text": ema_text.state_dict(), "unet": ema_unet.state_dict(), "step": step + 1, "scaling_factor": scaling}
+            torch.save(ck, f"{common.BUILD}/{out}")
+            torch.save(ck, f"{common.BUILD}/{os.path.splitext(out)[0]}-step{step + 1}.pt")  # intermediate points
     log("done")
 
 
 if __name__ == "__main__":
-    args = [a for a in sys.argv[1:] if a != "--resume"]
-    main(int(args[0]) if args else STEPS, resume="--resume" in sys.argv)
+    args = sys.argv[1:]
+    main(int(args[0]) if args else STEPS, args[1] if len(args) > 1 else "unet.pt")

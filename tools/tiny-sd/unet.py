@@ -54,8 +54,11 @@ class Transformer2D(nn.Module):
 
 
 class UNet2DCondition(nn.Module):
-    def __init__(self, widths=(64, 96), context_dim=64, heads=4, layers_per_block=1, in_ch=4):
+    def __init__(self, widths=(64, 96), context_dim=64, heads=4, layers_per_block=1, in_ch=4, pos_size=0):
         super().__init__()
+        # optional learned positional bias added after conv_in (pos_size x pos_size latents only):
+        # attention has no positional encoding, so without it only zero padding tells where a pixel is
+        self.pos_embed = nn.Parameter(torch.zeros(1, widths[0], pos_size, pos_size)) if pos_size else None
         self.widths = widths
         temb = widths[0] * 4
         self.time_dim = widths[0]
@@ -86,6 +89,8 @@ class UNet2DCondition(nn.Module):
     def forward(self, sample, timestep, encoder_hidden_states):
         emb = self.time_embedding(timestep_embedding(timestep, self.time_dim))
         h = self.conv_in(sample)
+        if self.pos_embed is not None:
+            h = h + self.pos_embed
         skips = [h]
         for m in self.down:
             if isinstance(m, Downsample):
