@@ -19,6 +19,7 @@ E = os.environ.get
 STEPS, BATCH, LR, EMA, DROP = int(E("TSD_STEPS", 4000)), int(E("TSD_BATCH", 32)), float(E("TSD_LR", 2e-3)), 0.995, 0.1
 INIT = E("TSD_INIT")
 WARMUP, MIN_SNR_GAMMA, SAVE_EVERY = 100, float(E("TSD_SNR", 5.0)), int(E("TSD_SAVE", 500))
+PROCS, DDP_PORT = int(E("TSD_PROCS", 1)), int(E("TSD_DDP_PORT", 29517))  # data-parallel processes (1 = plain)
 DECAY_FROM = int(E("TSD_DECAY_FROM", 3000))  # cosine to zero from this step to the end; 0: constant after warmup
 UNET = dict(widths=tuple(int(w) for w in E("TSD_WIDTHS", "32,64").split(",")), heads=2, context_dim=64,
             pos_size=int(E("TSD_POS", 8)))
@@ -58,9 +59,27 @@ def learning_rate(step, steps):
 
 
 def main(steps=STEPS, out="unet.pt"):
+    """PROCS > 1: data parallel over PROCS processes on this machine (one thread each)."""
+    if PROCS == 1:
+        return train(0, steps, out)
+    import torch.multiprocessing as mp
+    mp.spawn(train, args=(steps, out), nprocs=PROCS, join=True)
+
+
+def train(rank, steps, out):
+    """Every process draws the same full batch from the same seeds and trains on its own slice of
+    it; the gradients are averaged (gloo all-reduce), so every process takes the same optimizer
+    step and the result is the full-batch step up to the order of float sums."""
+    if PROCS > 1:
+        import torch.distributed as dist
+        os.environ["TINY_SD_THREADS"] = "1"
+        common.THREADS = 1
+        dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{DDP_PORT}", rank=rank, world_size=PROCS)
     common.setup(3)
-    log = common.Log(os.path.splitext(out)[0])
-    log(f"steps {steps} batch {BATCH} lr {LR} decay-from {DECAY_FROM or '-'} min-snr {MIN_SNR_GAMMA} unet {UNET} text {TEXT} threads {common.THREADS}")
+    log = common.Log(os.path.splitext(out)[0]) if rank == 0 else (lambda message: None)
+    log(f"steps {steps} batch {BATCH} lr {LR} decay-from {DECAY_FROM or '-'} min-snr {MIN_SNR_GAMMA} unet {UNET} text {TEXT} "
+        f"threads {common.THREADS} processes {PROCS}")
+    mine = slice(rank * BATCH // PROCS, (rank + 1) * BATCH // PROCS)
     scenes, images, _ = common.training_set()
     limit = int(os.environ.get("TINY_SD_LIMIT", len(images)))  # smoke tests only
     scenes, images = scenes[:limit], images[:limit]
@@ -102,11 +121,13 @@ def main(steps=STEPS, out="unet.pt"):
         noise = torch.randn(latents.shape, generator=gen)
         a = ac[t][:, None, None, None]
         noisy = a.sqrt() * latents + (1 - a).sqrt() * noise
-        context, _ = text(ids)
-        per_sample = (unet(noisy, t, context) - noise).pow(2).mean(dim=(1, 2, 3))
-        loss = (snr_weights(ac, t) * per_sample).mean()
+        context, _ = text(ids[mine])
+        per_sample = (unet(noisy[mine], t[mine], context) - noise[mine]).pow(2).mean(dim=(1, 2, 3))
+        loss = (snr_weights(ac, t[mine]) * per_sample).mean()
         opt.zero_grad()
         loss.backward()
+        if PROCS > 1:
+            average_gradients(trainable)
         torch.nn.utils.clip_grad_norm_(trainable, 1.0)
         opt.step()
         with torch.no_grad():
@@ -116,11 +137,40 @@ def main(steps=STEPS, out="unet.pt"):
                     pe.mul_(d).add_(pm, alpha=1 - d)
         if step % 100 == 0 or step == steps - 1:
             log(f"step {step} loss {loss.item():.4f} mse {per_sample.mean().item():.4f} cpu {time.process_time():.0f}s")
-        if (step + 1) % SAVE_EVERY == 0 or step == steps - 1:
+        if rank == 0 and ((step + 1) % SAVE_EVERY == 0 or step == steps - 1):
             ck = {"text": ema_text.state_dict(), "unet": ema_unet.state_dict(), "step": step + 1, "scaling_factor": scaling}
             torch.save(ck, f"{common.BUILD}/{out}")
             torch.save(ck, f"{common.BUILD}/{os.path.splitext(out)[0]}-step{step + 1}.pt")  # intermediate points
+    if PROCS > 1:
+        check_replicas_agree(trainable, log)
     log("done")
+
+
+def average_gradients(tensors):
+    """One all-reduce of all gradients, flattened (one message instead of one per tensor)."""
+    import torch.distributed as dist
+    grads = [t.grad for t in tensors]
+    flat = torch.cat([g.reshape(-1) for g in grads])
+    dist.all_reduce(flat)
+    flat /= PROCS
+    offset = 0
+    for g in grads:
+        g.copy_(flat[offset:offset + g.numel()].view_as(g))
+        offset += g.numel()
+
+
+def check_replicas_agree(tensors, log):
+    """The processes must have taken identical steps: compare every weight with rank 0's."""
+    import torch.distributed as dist
+    flat = torch.cat([t.detach().reshape(-1) for t in tensors])
+    first = flat.clone()
+    dist.broadcast(first, 0)
+    diff = (flat - first).abs().max()
+    dist.all_reduce(diff, op=dist.ReduceOp.MAX)
+    diff = float(diff)
+    log(f"replica weights: max |difference| to rank 0 = {diff}")
+    if diff != 0.0:
+        raise SystemExit(f"replica weights differ from rank 0 by {diff}")
 
 
 if __name__ == "__main__":
