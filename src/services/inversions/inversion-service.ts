@@ -217,8 +217,8 @@ export class InversionService {
           copies.push(await this.copyInput(id, i, request.images[i]!, source));
         }
       }
-      const record = request.objective === "textual_inversion" ? recordFor(id, copies, sources) : recordFor(id);
-      return await this.jobs.create(record);
+      // (A synthetic job has no images: its config ignores the empty lists.)
+      return await this.jobs.create(recordFor(id, copies, sources));
     } catch (error) {
       if (error instanceof PreconditionFailedError) {
         const job = await this.jobs.read(id);
