@@ -7,6 +7,7 @@ import sys
 import time
 import numpy as np
 import torch
+import torch.distributed as dist
 import torch.nn.functional as F
 import common
 import world
@@ -71,7 +72,6 @@ def train(rank, steps, out):
     it; the gradients are averaged (gloo all-reduce), so every process takes the same optimizer
     step and the result is the full-batch step up to the order of float sums."""
     if PROCS > 1:
-        import torch.distributed as dist
         os.environ["TINY_SD_THREADS"] = "1"
         common.THREADS = 1
         dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{DDP_PORT}", rank=rank, world_size=PROCS)
@@ -148,7 +148,6 @@ def train(rank, steps, out):
 
 def average_gradients(tensors):
     """One all-reduce of all gradients, flattened (one message instead of one per tensor)."""
-    import torch.distributed as dist
     grads = [t.grad for t in tensors]
     flat = torch.cat([g.reshape(-1) for g in grads])
     dist.all_reduce(flat)
@@ -161,7 +160,6 @@ def average_gradients(tensors):
 
 def check_replicas_agree(tensors, log):
     """The processes must have taken identical steps: compare every weight with rank 0's."""
-    import torch.distributed as dist
     flat = torch.cat([t.detach().reshape(-1) for t in tensors])
     first = flat.clone()
     dist.broadcast(first, 0)
