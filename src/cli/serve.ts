@@ -25,7 +25,7 @@ Options:
   --demo                    with --dev-key: when tenant 'dev' has no job yet, submit the bundled
                             concept (--demo-concept, default ${DEMO_DEFAULTS.concept}) as a
                             textual_inversion job on the bundled model (DVAR dvar-tiny-sd:
-                            N=250, alpha=0.8, calibrated for that model)
+                            N=310, alpha=0.8, calibrated for that model)
   -h, --help                show this help
 
 Without --dev-key, create an API key first: dvar keys create --tenant dev --store DIR`;

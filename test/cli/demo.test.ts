@@ -30,7 +30,7 @@ describe("dvar demo", () => {
     }
     expect(code).toBe(0);
     for (const file of ["learned_embeds.safetensors", "history.svg", "summary.json"]) expect(existsSync(join(out, file)), file).toBe(true);
-    expect(JSON.parse(await readFile(join(out, "history.json"), "utf8")).stop).toMatchObject({ alpha: 0.8, window: 250 }); // the default: dvar-tiny-sd
+    expect(JSON.parse(await readFile(join(out, "history.json"), "utf8")).stop).toMatchObject({ alpha: 0.8, window: 310 }); // the default: dvar-tiny-sd
     expect((await readdir(join(out, "samples"))).length).toBe(4);
     expect((await readdir(join(out, "initializer-samples"))).length).toBe(4);
     await expect(runDemo(["--model", join(out, "missing")])).rejects.toThrow(/is not in this checkout/);

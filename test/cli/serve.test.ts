@@ -124,7 +124,7 @@ describe("npm start: dvar serve --dev-key --demo", () => {
     const auth = { authorization: `Bearer ${key}` };
     const job = (await (await fetch(`${server.url}/v1/inversions/${id}`, { headers: auth })).json()) as Record<string, any>;
     expect(job).toMatchObject({ id, objective: "textual_inversion" });
-    expect(job.stopping).toMatchObject({ name: "dvar", window: 250, threshold: 0.8 }); // dvar-tiny-sd
+    expect(job.stopping).toMatchObject({ name: "dvar", window: 310, threshold: 0.8 }); // dvar-tiny-sd
     await fetch(`${server.url}/v1/inversions/${id}/cancel`, { method: "POST", headers: auth });
     expect(await submitDemoJob({ url: server.url, key, concept: DEMO_DEFAULTS.concept })).toBeUndefined();
   });

@@ -20,7 +20,7 @@ E = os.environ.get
 STEPS, BATCH, LR, EMA, DROP = int(E("TSD_STEPS", 4000)), int(E("TSD_BATCH", 32)), float(E("TSD_LR", 2e-3)), 0.995, 0.1
 INIT = E("TSD_INIT")
 WARMUP, MIN_SNR_GAMMA, SAVE_EVERY = 100, float(E("TSD_SNR", 5.0)), int(E("TSD_SAVE", 500))
-PROCS, DDP_PORT = int(E("TSD_PROCS", 1)), int(E("TSD_DDP_PORT", 29517))  # data-parallel processes (1 = plain)
+PROCS, DDP_PORT = int(E("TSD_PROCS", 2)), int(E("TSD_DDP_PORT", 29517))  # data-parallel processes, one thread each (1 = one process at TINY_SD_THREADS)
 DECAY_FROM = int(E("TSD_DECAY_FROM", 3000))  # cosine to zero from this step to the end; 0: constant after warmup
 UNET = dict(widths=tuple(int(w) for w in E("TSD_WIDTHS", "32,64").split(",")), heads=2, context_dim=64,
             pos_size=int(E("TSD_POS", 8)))

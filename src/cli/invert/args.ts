@@ -63,7 +63,7 @@ Training (defaults: diffusers' textual_inversion.py and the DVAR paper):
   --batch-size B       training batch (default 4)
   --eval-batch-size B  DVAR evaluation batch, drawn once (default 4)
   --stop RULE          stopping rule: dvar (N=310, alpha=0.15; default), dvar-paper
-                       (N=282, alpha=0.39), dvar-tiny-sd (N=250, alpha=0.8, calibrated for
+                       (N=282, alpha=0.39), dvar-tiny-sd (N=310, alpha=0.8, calibrated for
                        the bundled model), fixed (stop at --max-steps), ema, hall, trend
   --max-steps N        hard cap on steps (default ${DEFAULTS.maxSteps}, the paper's baseline)
   --seed S             job seed: every random draw derives from it (default ${DEFAULTS.seed})

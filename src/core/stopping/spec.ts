@@ -88,7 +88,7 @@ export type CriterionSpecInput = z.input<typeof criterionSpecSchema>;
 export const CRITERION_PRESETS = {
   dvar: { name: "dvar", window: 310, threshold: 0.15, every: 1 },
   "dvar-paper": { name: "dvar", window: 282, threshold: 0.39, every: 1 },
-  "dvar-tiny-sd": { name: "dvar", window: 250, threshold: 0.8, every: 1 },
+  "dvar-tiny-sd": { name: "dvar", window: 310, threshold: 0.8, every: 1 },
   fixed: { name: "fixed", steps: 6100 },
   ema: emaChangeSpecSchema.parse({ name: "ema" }),
   hall: hallSpecSchema.parse({ name: "hall" }),
