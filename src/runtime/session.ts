@@ -1,8 +1,10 @@
 /**
  * The onnxruntime-node edge: sessions from files or bytes, and conversion between
- * plain typed arrays and ORT tensors. Nothing else in the project imports onnxruntime.
+ * plain typed arrays and ORT tensors. Nothing else in the project imports onnxruntime
+ * (session-thread.ts hosts a session on a worker thread for `offThread`).
  */
 import ort from "onnxruntime-node";
+import { createThreadedSession } from "./session-thread.js";
 
 export type HostArray = Float32Array | Float64Array | Int32Array | BigInt64Array | Uint8Array;
 
@@ -16,6 +18,20 @@ export interface SessionOptions {
   threads?: number;
   /** For models loaded from bytes: the folder external-data locations are relative to. */
   externalDataDir?: string;
+  /**
+   * Run the model on its own worker thread, so the event loop stays free during a run (lease
+   * renewals, HTTP answers) at the cost of copying feeds and outputs between threads. The
+   * results are the same bits: the same onnxruntime, options and inputs.
+   */
+  offThread?: boolean;
+}
+
+/** Where a session runs: in this thread, or on a worker thread (session-thread.ts). */
+export interface SessionBackend {
+  readonly inputNames: readonly string[];
+  readonly outputNames: readonly string[];
+  run(feeds: Record<string, HostTensor>, outputs?: string[]): Promise<Record<string, HostTensor>>;
+  release(): Promise<void>;
 }
 
 export class RuntimeError extends Error {
@@ -38,25 +54,8 @@ function ortOptions(options: SessionOptions): ort.InferenceSession.SessionOption
   };
 }
 
-/** A loaded model: run it with named host tensors, get named host tensors back. */
-export class ModelSession {
-  private constructor(private readonly session: ort.InferenceSession) {}
-
-  static async fromFile(modelPath: string, options: SessionOptions = {}): Promise<ModelSession> {
-    try {
-      return new ModelSession(await ort.InferenceSession.create(modelPath, ortOptions(options)));
-    } catch (error) {
-      throw new RuntimeError(`onnxruntime could not load ${modelPath}: ${error instanceof Error ? error.message : String(error)}`);
-    }
-  }
-
-  static async fromBytes(bytes: Uint8Array, options: SessionOptions = {}): Promise<ModelSession> {
-    try {
-      return new ModelSession(await ort.InferenceSession.create(bytes, ortOptions(options)));
-    } catch (error) {
-      throw new RuntimeError(`onnxruntime could not load the model: ${error instanceof Error ? error.message : String(error)}`);
-    }
-  }
+class InProcessSession implements SessionBackend {
+  constructor(private readonly session: ort.InferenceSession) {}
 
   get inputNames(): readonly string[] {
     return this.session.inputNames;
@@ -75,7 +74,51 @@ export class ModelSession {
     return out;
   }
 
-  async release(): Promise<void> {
-    await this.session.release();
+  release(): Promise<void> {
+    return this.session.release();
+  }
+}
+
+async function createBackend(source: string | Uint8Array, options: SessionOptions): Promise<SessionBackend> {
+  if (options.offThread) return createThreadedSession(source, ortOptions(options));
+  // The overloads of create() take a path or bytes, not their union.
+  const session = typeof source === "string" ? await ort.InferenceSession.create(source, ortOptions(options)) : await ort.InferenceSession.create(source, ortOptions(options));
+  return new InProcessSession(session);
+}
+
+/** A loaded model: run it with named host tensors, get named host tensors back. */
+export class ModelSession {
+  private constructor(private readonly backend: SessionBackend) {}
+
+  static async fromFile(modelPath: string, options: SessionOptions = {}): Promise<ModelSession> {
+    try {
+      return new ModelSession(await createBackend(modelPath, options));
+    } catch (error) {
+      throw new RuntimeError(`onnxruntime could not load ${modelPath}: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  }
+
+  static async fromBytes(bytes: Uint8Array, options: SessionOptions = {}): Promise<ModelSession> {
+    try {
+      return new ModelSession(await createBackend(bytes, options));
+    } catch (error) {
+      throw new RuntimeError(`onnxruntime could not load the model: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  }
+
+  get inputNames(): readonly string[] {
+    return this.backend.inputNames;
+  }
+
+  get outputNames(): readonly string[] {
+    return this.backend.outputNames;
+  }
+
+  run(feeds: Record<string, HostTensor>, outputs?: string[]): Promise<Record<string, HostTensor>> {
+    return this.backend.run(feeds, outputs);
+  }
+
+  release(): Promise<void> {
+    return this.backend.release();
   }
 }

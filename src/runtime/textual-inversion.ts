@@ -5,7 +5,7 @@
  */
 import { compileTextualInversion, defaultCacheDir, type CompileOptions, type CompiledGraphs } from "../graph/textual-inversion/compile.js";
 import { DataType } from "../graph/onnx/ir.js";
-import { ModelSession, RuntimeError, type HostArray } from "./session.js";
+import { ModelSession, RuntimeError, type HostArray, type SessionOptions } from "./session.js";
 
 export interface TiInputs {
   /** [B, L] token ids; id V + j selects concept[j]. */
@@ -22,6 +22,8 @@ export interface TiRunnerOptions {
   threads?: number;
   /** null disables the on-disk cache. */
   cacheDir?: string | null;
+  /** Run the step and eval graphs on worker threads (SessionOptions.offThread). */
+  offThread?: boolean;
 }
 
 export class TiInputError extends Error {
@@ -44,16 +46,20 @@ export class TextualInversionRunner {
 
   async step(inputs: TiInputs): Promise<{ loss: number; grad: Float32Array }> {
     const { c, feeds } = this.prepare(inputs);
-    c.step ??= await ModelSession.fromBytes(c.graphs.step, { threads: this.options.threads ?? 0, externalDataDir: c.graphs.root });
+    c.step ??= await ModelSession.fromBytes(c.graphs.step, this.sessionOptions(c));
     const out = await c.step.run(feeds);
     return { loss: Number(out.loss!.data[0]), grad: out.grad!.data as Float32Array };
   }
 
   async evaluate(inputs: TiInputs): Promise<{ loss: number; sampleLosses: Float32Array }> {
     const { c, feeds } = this.prepare(inputs);
-    c.eval ??= await ModelSession.fromBytes(c.graphs.eval, { threads: this.options.threads ?? 0, externalDataDir: c.graphs.root });
+    c.eval ??= await ModelSession.fromBytes(c.graphs.eval, this.sessionOptions(c));
     const out = await c.eval.run(feeds);
     return { loss: Number(out.loss!.data[0]), sampleLosses: out.sample_losses!.data as Float32Array };
+  }
+
+  private sessionOptions(c: Compiled): SessionOptions {
+    return { threads: this.options.threads ?? 0, externalDataDir: c.graphs.root, offThread: this.options.offThread ?? false };
   }
 
   /** Compile options for these inputs, after checking their shapes agree. */

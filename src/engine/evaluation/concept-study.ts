@@ -106,7 +106,7 @@ export interface ConceptScorer {
 
 export async function openConceptScorer(modelDir: string, description: InversionDescription, threads: number): Promise<ConceptScorer> {
   const folder = openModelFolder(modelDir);
-  const generator: Generator = await openGenerator(folder, threads);
+  const generator: Generator = await openGenerator(folder, { threads });
   const scorer: ImageScorer = await openImageScorer(folder, threads);
   const references = await loadTrainingImages(description.images.map((i) => i.path), { resolution: folder.resolution });
   const refEmbeds = await scorer.embed(references.map((r) => r.pixels));

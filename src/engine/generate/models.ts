@@ -7,7 +7,7 @@ import { encodeModel } from "../../graph/onnx/codec.js";
 import { readModelFile } from "../../graph/onnx/model-file.js";
 import { DataType } from "../../graph/onnx/ir.js";
 import { textEncoderWithConcepts } from "../../graph/textual-inversion/text-encoder.js";
-import { type HostArray, ModelSession } from "../../runtime/session.js";
+import { type HostArray, ModelSession, type SessionOptions } from "../../runtime/session.js";
 import type { ModelFolder } from "../model/folder.js";
 
 export class GenerationModelError extends Error {
@@ -26,9 +26,9 @@ function ids(data: Int32Array, type: number): HostArray {
   return type === DataType.INT64 ? BigInt64Array.from(data, (v) => BigInt(v)) : data;
 }
 
-export async function openConditioningEncoder(folder: ModelFolder, threads: number): Promise<ConditioningEncoder> {
+export async function openConditioningEncoder(folder: ModelFolder, sessions: SessionOptions): Promise<ConditioningEncoder> {
   const compiled = textEncoderWithConcepts(readModelFile(folder.textEncoder));
-  const session = await ModelSession.fromBytes(encodeModel(compiled.model, { externalDataDir: folder.root }), { threads, externalDataDir: folder.root });
+  const session = await ModelSession.fromBytes(encodeModel(compiled.model, { externalDataDir: folder.root }), { ...sessions, externalDataDir: folder.root });
   return {
     vocabSize: compiled.vocabSize,
     hiddenSize: compiled.hiddenSize,
@@ -63,7 +63,7 @@ function timestepFeed(type: number, scalar: boolean, t: number, batch: number): 
   }
 }
 
-export async function openDenoiser(folder: ModelFolder, threads: number): Promise<Denoiser> {
+export async function openDenoiser(folder: ModelFolder, sessions: SessionOptions): Promise<Denoiser> {
   const graph = readModelFile(folder.unet).graph;
   const input = graph.inputs.find((i) => i.name === "timestep");
   if (!input || !graph.inputs.some((i) => i.name === "sample") || !graph.inputs.some((i) => i.name === "encoder_hidden_states")) {
@@ -71,7 +71,7 @@ export async function openDenoiser(folder: ModelFolder, threads: number): Promis
   }
   const scalar = input.shape !== undefined && input.shape.length === 0;
   const output = graph.outputs[0]!.name;
-  const session = await ModelSession.fromFile(folder.unet, { threads });
+  const session = await ModelSession.fromFile(folder.unet, sessions);
   return {
     async predict(latents, dims, timestep, hidden, hiddenDims) {
       const out = await session.run(
@@ -94,8 +94,8 @@ export interface LatentDecoder {
   release(): Promise<void>;
 }
 
-export async function openLatentDecoder(folder: ModelFolder, threads: number): Promise<LatentDecoder> {
-  const session = await ModelSession.fromFile(folder.vaeDecoder, { threads });
+export async function openLatentDecoder(folder: ModelFolder, sessions: SessionOptions): Promise<LatentDecoder> {
+  const session = await ModelSession.fromFile(folder.vaeDecoder, sessions);
   const input = session.inputNames[0]!;
   const output = session.outputNames[0]!;
   return {

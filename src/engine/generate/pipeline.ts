@@ -74,11 +74,19 @@ export interface Generator {
   close(): Promise<void>;
 }
 
-export async function openGenerator(folder: ModelFolder, threads = 0): Promise<Generator> {
+export interface GeneratorOptions {
+  /** onnxruntime intra-op threads (0: all cores). */
+  threads?: number;
+  /** Run the model's sessions on worker threads, leaving the event loop free (SessionOptions.offThread). */
+  offThread?: boolean;
+}
+
+export async function openGenerator(folder: ModelFolder, options: GeneratorOptions = {}): Promise<Generator> {
+  const sessions = { threads: options.threads ?? 0, offThread: options.offThread ?? false };
   const base = await loadClipTokenizer(folder.tokenizerDir);
-  const encoder = await openConditioningEncoder(folder, threads);
-  const denoiser = await openDenoiser(folder, threads);
-  const decoder = await openLatentDecoder(folder, threads);
+  const encoder = await openConditioningEncoder(folder, sessions);
+  const denoiser = await openDenoiser(folder, sessions);
+  const decoder = await openLatentDecoder(folder, sessions);
   if (base.baseVocabSize !== encoder.vocabSize) {
     throw new GenerationModelError(`the tokenizer has ${base.baseVocabSize} tokens, the text encoder ${encoder.vocabSize}`);
   }
@@ -147,7 +155,7 @@ export async function openGenerator(folder: ModelFolder, threads = 0): Promise<G
 
 /** One generation with sessions opened and closed around it. */
 export async function generateImages(folder: ModelFolder, request: GenerationRequest): Promise<GenerationResult> {
-  const generator = await openGenerator(folder, request.threads ?? 0);
+  const generator = await openGenerator(folder, { threads: request.threads ?? 0 });
   try {
     return await generator.generate(request);
   } finally {

@@ -54,7 +54,7 @@ export async function bestInitializer(
   const template = templatesFor(options.property)[0]!;
   const threads = options.threads ?? 0;
   const scorer = await openImageScorer(folder, threads);
-  const generator = await openGenerator(folder, threads);
+  const generator = await openGenerator(folder, { threads });
   try {
     const referenceEmbeds = await scorer.embed(references.map((r) => r.pixels));
     const scores: CandidateScore[] = [];

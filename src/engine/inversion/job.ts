@@ -14,7 +14,7 @@ import type { CriterionSpec } from "../../core/stopping/index.js";
 import { readModelFile } from "../../graph/onnx/model-file.js";
 import { readTableRows, tokenEmbeddingTable } from "../../graph/textual-inversion/text-encoder.js";
 import { createNoiseSchedule } from "../../core/schedule/index.js";
-import { ModelSession } from "../../runtime/session.js";
+import { ModelSession, type SessionOptions } from "../../runtime/session.js";
 import { TextualInversionRunner } from "../../runtime/textual-inversion.js";
 import { captionsFor, type LearnableProperty } from "../captions.js";
 import { loadTrainingImages, resolveImageFiles } from "../images/index.js";
@@ -138,6 +138,8 @@ export interface OpenOptions {
   threads?: number;
   /** Compiled-graph cache folder; null disables it. */
   cacheDir?: string | null;
+  /** Run the model's sessions on worker threads, leaving the event loop free (SessionOptions.offThread). */
+  offThread?: boolean;
   /** Where the model and images are now, if they moved since the description was made (hashes must still match). */
   modelDir?: string;
   images?: string | readonly string[];
@@ -185,7 +187,8 @@ export async function openInversion(description: InversionDescription, seed: num
   const { tokenizer, placeholder } = addPlaceholder(base, d.token, d.numVectors);
   const captionIds = captionsFor(d.property, placeholder.tokens).map((caption) => tokenizer.encode(caption).ids);
   const threads = options.threads ?? 0;
-  const latents = options.latents ? checkedLatents(options.latents, d, folder) : await encodeImages(files, d, folder, threads);
+  const offThread = options.offThread ?? false;
+  const latents = options.latents ? checkedLatents(options.latents, d, folder) : await encodeImages(files, d, folder, { threads, offThread });
 
   const table = tokenEmbeddingTable(readModelFile(folder.textEncoder));
   const [vocabSize, hiddenSize] = table.dims as [number, number];
@@ -196,7 +199,7 @@ export async function openInversion(description: InversionDescription, seed: num
   const initialParams = new Float32Array(d.numVectors * hiddenSize);
   for (let j = 0; j < d.numVectors; j++) initialParams.set(row, j * hiddenSize);
 
-  const runner = new TextualInversionRunner(folder.root, { threads, ...(options.cacheDir !== undefined ? { cacheDir: options.cacheDir } : {}) });
+  const runner = new TextualInversionRunner(folder.root, { threads, offThread, ...(options.cacheDir !== undefined ? { cacheDir: options.cacheDir } : {}) });
   const objective = createTiObjective({
     runner,
     latents,
@@ -213,9 +216,9 @@ export async function openInversion(description: InversionDescription, seed: num
 }
 
 /** Decodes the training images and runs the VAE encoder once per image (and flip). */
-async function encodeImages(files: readonly string[], d: InversionDescription, folder: ModelFolder, threads: number): Promise<LatentCache> {
+async function encodeImages(files: readonly string[], d: InversionDescription, folder: ModelFolder, sessionOptions: SessionOptions): Promise<LatentCache> {
   const images = await loadTrainingImages(files, { resolution: d.resolution, withFlipped: d.flipProbability > 0 });
-  const vae = await ModelSession.fromFile(folder.vaeEncoder, { threads });
+  const vae = await ModelSession.fromFile(folder.vaeEncoder, sessionOptions);
   try {
     if (!vae.outputNames.includes("latent_parameters")) {
       throw new InversionJobError(

@@ -4,7 +4,7 @@
  * for an API built without one), and one that keeps each model's sessions open and runs one
  * generation at a time (the embedded server's: its sessions already use every core).
  */
-import { openGenerator, type GenerationRequest, type GenerationResult, type Generator } from "../../engine/generate/pipeline.js";
+import { openGenerator, type GenerationRequest, type GenerationResult, type Generator, type GeneratorOptions } from "../../engine/generate/pipeline.js";
 import { openModelFolder } from "../../engine/model/folder.js";
 
 export interface ImageGenerator {
@@ -17,14 +17,23 @@ export interface ImageGenerator {
 export interface ImageGeneratorOptions {
   /** onnxruntime intra-op threads (0: all cores). */
   readonly threads?: number;
+  /**
+   * Run the model's sessions on worker threads (default true), so a generation does not block
+   * the server's event loop (onnxruntime-node runs a session on the calling thread).
+   */
+  readonly offThread?: boolean;
+}
+
+function generatorOptions(options: ImageGeneratorOptions): GeneratorOptions {
+  return { threads: options.threads ?? 0, offThread: options.offThread ?? true };
 }
 
 /** Opens and closes the model's sessions around every call. */
 export function perCallImageGenerator(options: ImageGeneratorOptions = {}): ImageGenerator {
-  const threads = options.threads ?? 0;
+  const opened = generatorOptions(options);
   return {
     async generate(modelDir, request) {
-      const generator = await openGenerator(openModelFolder(modelDir), threads);
+      const generator = await openGenerator(openModelFolder(modelDir), opened);
       try {
         return await generator.generate(request);
       } finally {
@@ -37,13 +46,13 @@ export function perCallImageGenerator(options: ImageGeneratorOptions = {}): Imag
 
 /** Keeps each model's sessions open; calls run one after another, in arrival order. */
 export function cachedImageGenerator(options: ImageGeneratorOptions = {}): ImageGenerator {
-  const threads = options.threads ?? 0;
+  const opened = generatorOptions(options);
   const open = new Map<string, Promise<Generator>>();
   let queue: Promise<unknown> = Promise.resolve();
   const generatorFor = (modelDir: string): Promise<Generator> => {
     let generator = open.get(modelDir);
     if (!generator) {
-      generator = openGenerator(openModelFolder(modelDir), threads);
+      generator = openGenerator(openModelFolder(modelDir), opened);
       // A folder that failed to open is tried again next time, not cached as a failure.
       generator.catch(() => open.delete(modelDir));
       open.set(modelDir, generator);

@@ -6,11 +6,13 @@
  * Renewals are driven by the slice's own calls (a beat as every objective call starts, in
  * `during()`, and after every update, `beat()`) and, while a call is in flight, by a timer: one
  * call may outlast the TTL (a full-size model on CPU, a first GPU call compiling its graph and
- * kernels). The timer fires only while the event loop is free: onnxruntime-node 1.30 runs each
- * native `session.run` on the main thread (deferred by setImmediate, not moved off it), so it
- * renews between the blocking parts of a call (graph compilation, session creation, each run),
- * never during one; the TTL must still exceed the longest of those. The timer is cleared when
- * the call ends and by `settle()`, so nothing outlives the slice.
+ * kernels). The timer fires only while the event loop is free. onnxruntime-node 1.30 runs each
+ * native `session.run` on the calling thread (deferred by setImmediate, not moved off it), so
+ * the service's textual-inversion objective runs its sessions on worker threads
+ * (runtime/session-thread.ts) and the timer renews during a run too; what still blocks the loop
+ * is this process's own JavaScript (the gradient-graph compilation of a first call, an
+ * objective that computes in JS), and the TTL must exceed the longest such stretch. The timer
+ * is cleared when the call ends and by `settle()`, so nothing outlives the slice.
  *
  * A beat renews when a third of the TTL has passed since the last renewal or the claim (by the
  * injected clock), or sooner should the lease have less than two thirds of the TTL left: the

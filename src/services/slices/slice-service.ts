@@ -97,7 +97,8 @@ export interface SliceServiceDeps {
    * The heartbeat's TTL (default 60 s): a running slice renews its lease to now + this, at
    * least every third of it, from its own step calls and, during a call, from a timer
    * (./lease-heartbeat.ts). It must exceed the checkpoint write and advance, and any stretch in
-   * which the event loop is blocked (one native onnxruntime run, a graph compilation). 0: no
+   * which the event loop is blocked (a graph compilation; a native onnxruntime run only for
+   * sessions on the event loop's thread: the textual-inversion objective's are not). 0: no
    * heartbeat, the lease lasts wall budget + grace.
    */
   readonly leaseTtlMs?: number;

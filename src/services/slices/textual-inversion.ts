@@ -65,6 +65,12 @@ export interface TextualInversionFactoryOptions {
   readonly threads?: number;
   /** Compiled-graph cache folder (engine default when absent; null disables it). */
   readonly cacheDir?: string | null;
+  /**
+   * Run the model's sessions on worker threads (default true): onnxruntime-node runs a session
+   * on the calling thread, so otherwise every model call blocks the event loop, and with it the
+   * lease heartbeat's timer and, in the embedded server, HTTP answers. Same results either way.
+   */
+  readonly offThread?: boolean;
 }
 
 /** Engine refusals of the job's content: retrying cannot fix them, so the job fails with a code. */
@@ -80,6 +86,7 @@ function asInputError(error: unknown): ObjectiveInputError | undefined {
 export function textualInversionObjectiveFactory(options: TextualInversionFactoryOptions): ObjectiveFactory {
   const models = options.models ?? defaultModelCatalog();
   const threads = options.threads ?? 0;
+  const offThread = options.offThread ?? true;
   return async (config, jobId) => {
     const dir = await mkdtemp(join(tmpdir(), "dvar-ti-"));
     try {
@@ -104,6 +111,7 @@ export function textualInversionObjectiveFactory(options: TextualInversionFactor
       const stored = await readStoredLatents(options.store, jobId, source);
       const open = await openInversion(description, config.seed, {
         threads,
+        offThread,
         ...(options.cacheDir !== undefined ? { cacheDir: options.cacheDir } : {}),
         ...(stored ? { latents: stored } : {}),
       });
