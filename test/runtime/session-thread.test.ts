@@ -1,5 +1,6 @@
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { turnsDuring } from "../helpers/event-loop.js";
 import { ModelSession, RuntimeError, type HostTensor } from "../../src/runtime/session.js";
 import { normalsF32, RngStream } from "../../src/core/rng/stream.js";
 
@@ -16,19 +17,6 @@ function unetFeeds(batch: number, seed: number): Record<string, HostTensor> {
     timestep: { data: BigInt64Array.from({ length: batch }, (_, i) => BigInt((i * 37) % 1000)), dims: [batch] },
     encoder_hidden_states: { data: padded.subarray(16), dims: [batch, 77, 64] },
   };
-}
-
-/** How many event-loop turns (setImmediate) ran while `work` was in flight. */
-async function turnsDuring(work: Promise<unknown>): Promise<number> {
-  let done = false;
-  let turns = 0;
-  void work.finally(() => (done = true));
-  while (!done) {
-    await new Promise<void>((resolve) => setImmediate(resolve));
-    turns++;
-  }
-  await work;
-  return turns;
 }
 
 describe("ModelSession with offThread", () => {

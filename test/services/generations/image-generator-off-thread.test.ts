@@ -1,21 +1,9 @@
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { turnsDuring } from "../../helpers/event-loop.js";
 import { cachedImageGenerator } from "../../../src/services/generations/image-generator.js";
 
 const MODEL = join(import.meta.dirname, "../../../models/tiny-sd");
-
-/** How many event-loop turns (setImmediate) ran while `work` was in flight. */
-async function turnsDuring(work: Promise<unknown>): Promise<number> {
-  let done = false;
-  let turns = 0;
-  void work.finally(() => (done = true));
-  while (!done) {
-    await new Promise<void>((resolve) => setImmediate(resolve));
-    turns++;
-  }
-  await work;
-  return turns;
-}
 
 describe("the service's image generator", () => {
   it("keeps the event loop free during a generation by default, and draws the same pixels as on it", async () => {

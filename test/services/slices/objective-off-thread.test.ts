@@ -1,6 +1,7 @@
 import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { turnsDuring } from "../../helpers/event-loop.js";
 import { parseInversionConfig } from "../../../src/core/inversion/index.js";
 import { MemoryStore } from "../../../src/ports/store/index.js";
 import { TEXTUAL_INVERSION_KIND, textualInversionObjectiveFactory } from "../../../src/services/slices/textual-inversion.js";
@@ -15,19 +16,6 @@ async function storedConcept(store: MemoryStore): Promise<string[]> {
     keys.push(key);
   }
   return keys;
-}
-
-/** How many event-loop turns (setImmediate) ran while `work` was in flight. */
-async function turnsDuring(work: Promise<unknown>): Promise<number> {
-  let done = false;
-  let turns = 0;
-  void work.finally(() => (done = true));
-  while (!done) {
-    await new Promise<void>((resolve) => setImmediate(resolve));
-    turns++;
-  }
-  await work;
-  return turns;
 }
 
 describe("the textual-inversion objective of the slice service", () => {
