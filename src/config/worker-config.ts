@@ -10,6 +10,9 @@
  *                             (default 300000); without the heartbeat, added to the wall budget:
  *                             keep it then >= the sandbox timeout margin (docs/DEPLOY.md, recovery)
  *   DVAR_DEVICE               what usage records name as the device (default "cpu")
+ *   DVAR_ORT_PROVIDERS        onnxruntime execution providers, in order, comma-separated from
+ *                             "cuda" and "cpu" (default: the CPU only); the Modal dispatcher
+ *                             sets "cuda,cpu" for its GPU sandboxes
  *
  * S3 credentials are not configuration: the AWS SDK reads AWS_ACCESS_KEY_ID and
  * AWS_SECRET_ACCESS_KEY (on Modal, from a Modal secret).
@@ -18,6 +21,7 @@ import { z } from "zod";
 import { DEFAULT_LEASE_GRACE_MS, DEFAULT_LEASE_TTL_MS, DEFAULT_SLICE_MAX_MS } from "../ports/dispatcher/config.js";
 import { FsStore, S3Store, type Store } from "../ports/store/index.js";
 import type { SliceBudget } from "../core/inversion/run-slice.js";
+import { EXECUTION_PROVIDERS, type ExecutionProvider } from "../runtime/session.js";
 import { blankAsMissing, STORE_ENV_SHAPE, storeConfigFrom, type StoreConfig } from "./store-config.js";
 
 export type { StoreConfig } from "./store-config.js";
@@ -30,6 +34,8 @@ export interface WorkerConfig {
   /** The lease heartbeat's TTL; 0: no heartbeat. */
   readonly leaseTtlMs: number;
   readonly device: string;
+  /** Absent: onnxruntime's default (the CPU). */
+  readonly executionProviders?: readonly ExecutionProvider[];
 }
 
 export class InvalidWorkerConfigError extends Error {
@@ -43,6 +49,16 @@ const envSchema = z.object({
   DVAR_SLICE_LEASE_GRACE_MS: blankAsMissing(z.coerce.number().int().min(0)),
   DVAR_SLICE_LEASE_TTL_MS: blankAsMissing(z.coerce.number().int().min(0)),
   DVAR_DEVICE: blankAsMissing(z.string().regex(/^[a-z0-9._-]{1,40}$/, "lower-case letters, digits, '.', '_' or '-'")),
+  DVAR_ORT_PROVIDERS: blankAsMissing(
+    z
+      .string()
+      .transform((s) => s.split(",").map((p) => p.trim()))
+      .pipe(
+        z
+          .array(z.enum(EXECUTION_PROVIDERS, { error: `each provider must be one of ${EXECUTION_PROVIDERS.join(", ")}` }))
+          .refine((list) => new Set(list).size === list.length, "a provider is named twice"),
+      ),
+  ),
 });
 
 export function parseWorkerConfig(env: Readonly<Record<string, string | undefined>>): WorkerConfig {
@@ -60,6 +76,7 @@ export function parseWorkerConfig(env: Readonly<Record<string, string | undefine
     leaseGraceMs: (e.DVAR_SLICE_LEASE_GRACE_MS as number | undefined) ?? DEFAULT_LEASE_GRACE_MS,
     leaseTtlMs: (e.DVAR_SLICE_LEASE_TTL_MS as number | undefined) ?? DEFAULT_LEASE_TTL_MS,
     device: (e.DVAR_DEVICE as string | undefined) ?? "cpu",
+    ...(e.DVAR_ORT_PROVIDERS === undefined ? {} : { executionProviders: e.DVAR_ORT_PROVIDERS as unknown as ExecutionProvider[] }),
   };
 }
 

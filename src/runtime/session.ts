@@ -13,6 +13,10 @@ export interface HostTensor {
   dims: number[];
 }
 
+/** onnxruntime execution providers this project selects by name, in order of preference. */
+export const EXECUTION_PROVIDERS = ["cuda", "cpu"] as const;
+export type ExecutionProvider = (typeof EXECUTION_PROVIDERS)[number];
+
 export interface SessionOptions {
   /** Intra-op threads (tests use 1; 0 lets onnxruntime pick). */
   threads?: number;
@@ -24,6 +28,12 @@ export interface SessionOptions {
    * results are the same bits: the same onnxruntime, options and inputs.
    */
   offThread?: boolean;
+  /**
+   * Execution providers in order (default: onnxruntime's, the CPU). "cuda" needs the CUDA
+   * provider libraries (`ONNXRUNTIME_NODE_INSTALL=cuda12 npm ci`); without them the session
+   * fails to load rather than silently running on the CPU.
+   */
+  executionProviders?: readonly ExecutionProvider[];
 }
 
 /** Where a session runs: in this thread, or on a worker thread (session-thread.ts). */
@@ -43,6 +53,7 @@ function ortOptions(options: SessionOptions): ort.InferenceSession.SessionOption
     intraOpNumThreads: options.threads ?? 0,
     interOpNumThreads: 1,
     executionMode: "sequential",
+    ...(options.executionProviders ? { executionProviders: [...options.executionProviders] } : {}),
     graphOptimizationLevel: "all",
     // Spinning threads steal the two cores from a second session run back to back.
     extra: {

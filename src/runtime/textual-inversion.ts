@@ -5,7 +5,7 @@
  */
 import { compileTextualInversion, defaultCacheDir, type CompileOptions, type CompiledGraphs } from "../graph/textual-inversion/compile.js";
 import { DataType } from "../graph/onnx/ir.js";
-import { ModelSession, RuntimeError, type HostArray, type SessionOptions } from "./session.js";
+import { ModelSession, RuntimeError, type ExecutionProvider, type HostArray, type SessionOptions } from "./session.js";
 
 export interface TiInputs {
   /** [B, L] token ids; id V + j selects concept[j]. */
@@ -24,6 +24,7 @@ export interface TiRunnerOptions {
   cacheDir?: string | null;
   /** Run the step and eval graphs on worker threads (SessionOptions.offThread). */
   offThread?: boolean;
+  executionProviders?: readonly ExecutionProvider[];
 }
 
 export class TiInputError extends Error {
@@ -59,7 +60,8 @@ export class TextualInversionRunner {
   }
 
   private sessionOptions(c: Compiled): SessionOptions {
-    return { threads: this.options.threads ?? 0, externalDataDir: c.graphs.root, offThread: this.options.offThread ?? false };
+    const { threads = 0, offThread = false, executionProviders } = this.options;
+    return { threads, externalDataDir: c.graphs.root, offThread, ...(executionProviders ? { executionProviders } : {}) };
   }
 
   /** Compile options for these inputs, after checking their shapes agree. */

@@ -62,6 +62,7 @@ describe("parseWorkerConfig", () => {
       DVAR_DEVICE: "nvidia-l40s",
       DVAR_SLICE_LEASE_GRACE_MS: "60000",
       DVAR_SLICE_LEASE_TTL_MS: "0",
+      DVAR_ORT_PROVIDERS: "cuda, cpu",
     });
     expect(config).toEqual({
       store: { kind: "s3", bucket: "dvar-jobs", endpoint: "http://127.0.0.1:7480", keyPrefix: "prod/", forcePathStyle: true, copyMode: "copy-object" },
@@ -69,8 +70,11 @@ describe("parseWorkerConfig", () => {
       leaseGraceMs: 60_000,
       leaseTtlMs: 0,
       device: "nvidia-l40s",
+      executionProviders: ["cuda", "cpu"],
     });
     expect(createStore(config.store)).toBeInstanceOf(S3Store);
+    // Unset: onnxruntime's default (the CPU), and no key at all.
+    expect(parseWorkerConfig({})).not.toHaveProperty("executionProviders");
   });
 
   it.each([
@@ -82,6 +86,8 @@ describe("parseWorkerConfig", () => {
     [{ DVAR_DEVICE: "NVIDIA H100" }, /DVAR_DEVICE/],
     [{ DVAR_S3_KEY_PREFIX: "../x/" }, /DVAR_S3_KEY_PREFIX/],
     [{ DVAR_S3_COPY: "server" }, /DVAR_S3_COPY/],
+    [{ DVAR_ORT_PROVIDERS: "cuda,tensorrt" }, /one of cuda, cpu[\s\S]*DVAR_ORT_PROVIDERS/],
+    [{ DVAR_ORT_PROVIDERS: "cpu,cpu" }, /named twice[\s\S]*DVAR_ORT_PROVIDERS/],
   ])("refuses %j", (env, message) => {
     expect(() => parseWorkerConfig(env)).toThrow(InvalidWorkerConfigError);
     expect(() => parseWorkerConfig(env)).toThrow(message);

@@ -19,6 +19,18 @@ function unetFeeds(batch: number, seed: number): Record<string, HostTensor> {
   };
 }
 
+describe("ModelSession execution providers", () => {
+  it("hands the providers to onnxruntime: the CPU runs here, CUDA fails to load instead of falling back", async () => {
+    const cpu = await ModelSession.fromFile(UNET, { threads: 1, executionProviders: ["cpu"] });
+    await expect(cpu.run(unetFeeds(1, 0))).resolves.toHaveProperty("out_sample");
+    await cpu.release();
+    // This machine's onnxruntime-node has no CUDA provider libraries (.npmrc skips them).
+    for (const offThread of [false, true]) {
+      await expect(ModelSession.fromFile(UNET, { executionProviders: ["cuda", "cpu"], offThread })).rejects.toThrow(/could not load[\s\S]*Cuda/i);
+    }
+  });
+});
+
 describe("ModelSession with offThread", () => {
   it("returns the same bits as the session on this thread, and names the same inputs and outputs", async () => {
     const here = await ModelSession.fromFile(UNET, { threads: 1 });

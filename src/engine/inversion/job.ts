@@ -14,7 +14,7 @@ import type { CriterionSpec } from "../../core/stopping/index.js";
 import { readModelFile } from "../../graph/onnx/model-file.js";
 import { readTableRows, tokenEmbeddingTable } from "../../graph/textual-inversion/text-encoder.js";
 import { createNoiseSchedule } from "../../core/schedule/index.js";
-import { ModelSession, type SessionOptions } from "../../runtime/session.js";
+import { ModelSession, type ExecutionProvider, type SessionOptions } from "../../runtime/session.js";
 import { TextualInversionRunner } from "../../runtime/textual-inversion.js";
 import { captionsFor, type LearnableProperty } from "../captions.js";
 import { loadTrainingImages, resolveImageFiles } from "../images/index.js";
@@ -140,6 +140,8 @@ export interface OpenOptions {
   cacheDir?: string | null;
   /** Run the model's sessions on worker threads, leaving the event loop free (SessionOptions.offThread). */
   offThread?: boolean;
+  /** onnxruntime execution providers of the model's sessions (SessionOptions.executionProviders). */
+  executionProviders?: readonly ExecutionProvider[];
   /** Where the model and images are now, if they moved since the description was made (hashes must still match). */
   modelDir?: string;
   images?: string | readonly string[];
@@ -187,8 +189,8 @@ export async function openInversion(description: InversionDescription, seed: num
   const { tokenizer, placeholder } = addPlaceholder(base, d.token, d.numVectors);
   const captionIds = captionsFor(d.property, placeholder.tokens).map((caption) => tokenizer.encode(caption).ids);
   const threads = options.threads ?? 0;
-  const offThread = options.offThread ?? false;
-  const latents = options.latents ? checkedLatents(options.latents, d, folder) : await encodeImages(files, d, folder, { threads, offThread });
+  const sessions: SessionOptions = { threads, offThread: options.offThread ?? false, ...(options.executionProviders ? { executionProviders: options.executionProviders } : {}) };
+  const latents = options.latents ? checkedLatents(options.latents, d, folder) : await encodeImages(files, d, folder, sessions);
 
   const table = tokenEmbeddingTable(readModelFile(folder.textEncoder));
   const [vocabSize, hiddenSize] = table.dims as [number, number];
@@ -199,7 +201,7 @@ export async function openInversion(description: InversionDescription, seed: num
   const initialParams = new Float32Array(d.numVectors * hiddenSize);
   for (let j = 0; j < d.numVectors; j++) initialParams.set(row, j * hiddenSize);
 
-  const runner = new TextualInversionRunner(folder.root, { threads, offThread, ...(options.cacheDir !== undefined ? { cacheDir: options.cacheDir } : {}) });
+  const runner = new TextualInversionRunner(folder.root, { ...sessions, ...(options.cacheDir !== undefined ? { cacheDir: options.cacheDir } : {}) });
   const objective = createTiObjective({
     runner,
     latents,

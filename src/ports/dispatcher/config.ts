@@ -133,6 +133,8 @@ export function parseDispatcherConfig(env: Readonly<Record<string, string | unde
   const gpu = e.DVAR_MODAL_GPU ?? d.gpu;
   // Usage records name the device the slice held, whatever the dispatching process runs on.
   sandboxEnv.DVAR_DEVICE = gpuDeviceName(gpu);
+  // ...and run their models on it: onnxruntime's default is the CPU, even on a GPU image.
+  sandboxEnv.DVAR_ORT_PROVIDERS = "cuda,cpu";
 
   const sliceMaxMs = e.DVAR_SLICE_MAX_MS ?? DEFAULT_SLICE_MAX_MS;
   const marginMs = e.DVAR_MODAL_TIMEOUT_MARGIN_MS ?? d.timeoutMarginMs;

@@ -4,6 +4,7 @@
  * inversion") when it exists. An unknown kind is a clear refusal, never a silent fallback.
  */
 import type { InversionConfig } from "../../core/inversion/config.js";
+import type { ExecutionProvider } from "../../runtime/session.js";
 import type { Objective } from "../../core/inversion/objective.js";
 import { createSyntheticObjective, syntheticSettingsFrom } from "../../core/synthetic/objective.js";
 import type { Store } from "../../ports/store/index.js";
@@ -58,12 +59,18 @@ export interface DefaultObjectivesDeps {
   /** Where uploads live; without it only the synthetic objective is available. */
   readonly store?: Store;
   readonly models?: ModelCatalog;
+  /** onnxruntime execution providers of the model's sessions (default the CPU). */
+  readonly executionProviders?: readonly ExecutionProvider[];
 }
 
 /** The objectives this build can run: the synthetic one, and Textual Inversion when a store is given. */
 export function defaultObjectives(deps: DefaultObjectivesDeps = {}): ObjectiveFactory {
   return objectiveRegistry({
     synthetic: syntheticObjectiveFactory,
-    ...(deps.store ? { [TEXTUAL_INVERSION_KIND]: textualInversionObjectiveFactory({ store: deps.store, ...(deps.models ? { models: deps.models } : {}) }) } : {}),
+    ...(deps.store ? { [TEXTUAL_INVERSION_KIND]: textualInversionObjectiveFactory({
+          store: deps.store,
+          ...(deps.models ? { models: deps.models } : {}),
+          ...(deps.executionProviders ? { executionProviders: deps.executionProviders } : {}),
+        }) } : {}),
   });
 }

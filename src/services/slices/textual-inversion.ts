@@ -34,6 +34,7 @@ import { EMBEDDING_EXTENSIONS, EMBEDDING_FORMATS, EMBEDDING_OUTPUTS, type Embedd
 import { defaultModelCatalog, UnknownModelError, type ModelCatalog } from "../models/model-catalog.js";
 import { outputsPrefix, writeParamsOutput, type OutputWriter } from "./artifacts.js";
 import { ObjectiveInputError, type ObjectiveFactory } from "./objectives.js";
+import type { ExecutionProvider } from "../../runtime/session.js";
 
 export const TEXTUAL_INVERSION_KIND = "textual-inversion";
 
@@ -71,6 +72,8 @@ export interface TextualInversionFactoryOptions {
    * lease heartbeat's timer and, in the embedded server, HTTP answers. Same results either way.
    */
   readonly offThread?: boolean;
+  /** onnxruntime execution providers (default the CPU; DVAR_ORT_PROVIDERS on a worker). */
+  readonly executionProviders?: readonly ExecutionProvider[];
 }
 
 /** Engine refusals of the job's content: retrying cannot fix them, so the job fails with a code. */
@@ -112,6 +115,7 @@ export function textualInversionObjectiveFactory(options: TextualInversionFactor
       const open = await openInversion(description, config.seed, {
         threads,
         offThread,
+        ...(options.executionProviders ? { executionProviders: options.executionProviders } : {}),
         ...(options.cacheDir !== undefined ? { cacheDir: options.cacheDir } : {}),
         ...(stored ? { latents: stored } : {}),
       });

@@ -57,6 +57,9 @@ describe("parseDispatcherConfig", () => {
     expect(parseDispatcherConfig({ ...MODAL, DVAR_DEVICE: "cpu" })).toMatchObject({ env: { DVAR_DEVICE: "nvidia-l40s" } });
     expect(parseDispatcherConfig({ ...MODAL, DVAR_MODAL_GPU: "H100:2" })).toMatchObject({ env: { DVAR_DEVICE: "nvidia-h100-x2" } });
     expect(parseDispatcherConfig({ ...MODAL, DVAR_MODAL_GPU: "A100-80GB" })).toMatchObject({ env: { DVAR_DEVICE: "nvidia-a100-80gb" } });
+    // ...and run their models there, whatever the dispatching process uses itself.
+    expect(config.env).toMatchObject({ DVAR_ORT_PROVIDERS: "cuda,cpu" });
+    expect(parseDispatcherConfig({ ...MODAL, DVAR_ORT_PROVIDERS: "cpu" })).toMatchObject({ env: { DVAR_ORT_PROVIDERS: "cuda,cpu" } });
     expect(config.env).not.toHaveProperty("AWS_SECRET_ACCESS_KEY");
   });
 

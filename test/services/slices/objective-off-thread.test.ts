@@ -4,6 +4,7 @@ import { describe, expect, it } from "vitest";
 import { turnsDuring } from "../../helpers/event-loop.js";
 import { parseInversionConfig } from "../../../src/core/inversion/index.js";
 import { MemoryStore } from "../../../src/ports/store/index.js";
+import { defaultObjectives } from "../../../src/services/slices/objectives.js";
 import { TEXTUAL_INVERSION_KIND, textualInversionObjectiveFactory } from "../../../src/services/slices/textual-inversion.js";
 
 const CONCEPT = join(import.meta.dirname, "../../../examples/concepts/arrow");
@@ -18,16 +19,29 @@ async function storedConcept(store: MemoryStore): Promise<string[]> {
   return keys;
 }
 
+function tiConfig(images: string[]) {
+  return parseInversionConfig({
+    seed: 5,
+    maxSteps: 4,
+    stop: { name: "fixed", steps: 4 },
+    objective: { kind: TEXTUAL_INVERSION_KIND, model: "tiny-sd", placeholderToken: "<arrow>", initializerToken: "triangle", numVectors: 1, learnableProperty: "object", images },
+  });
+}
+
 describe("the textual-inversion objective of the slice service", () => {
+  it("opens its sessions with the execution providers the worker is configured with", async () => {
+    const store = new MemoryStore();
+    const config = tiConfig(await storedConcept(store));
+    // This machine has no CUDA provider libraries: the session refuses to load (no silent CPU fallback).
+    await expect(defaultObjectives({ store, executionProviders: ["cuda", "cpu"] })(config, "job-cuda")).rejects.toThrow(/Cuda/i);
+    const cpu = await defaultObjectives({ store, executionProviders: ["cpu"] })(config, "job-cpu");
+    await cpu.close?.();
+  });
+
   it("runs its model calls off the event loop by default, with the same losses and gradients as on it", async () => {
     const store = new MemoryStore();
     const images = await storedConcept(store);
-    const config = parseInversionConfig({
-      seed: 5,
-      maxSteps: 4,
-      stop: { name: "fixed", steps: 4 },
-      objective: { kind: TEXTUAL_INVERSION_KIND, model: "tiny-sd", placeholderToken: "<arrow>", initializerToken: "triangle", numVectors: 1, learnableProperty: "object", images },
-    });
+    const config = tiConfig(images);
     const offThread = await textualInversionObjectiveFactory({ store, threads: 1, cacheDir: null })(config, "job-off");
     const onThread = await textualInversionObjectiveFactory({ store, threads: 1, cacheDir: null, offThread: false })(config, "job-on");
     try {
