@@ -78,18 +78,25 @@ def main():
     names = sys.argv[2:] or world.CONCEPTS
     pipe, scorer = Pipeline(), load_scorer()
     with open(os.path.join(common.ROOT, "docs", "tiny-sd-eval.json")) as f:
-        guidance = json.load(f)["guidance"]  # the scale chosen by evaluate.py
+        evaluation = json.load(f)
+    guidance = evaluation["guidance"]  # the scale chosen by evaluate.py
     out = {}
     for name in names:
         folder = "concepts" if name in world.TRAIN_CONCEPTS else "concepts-eval"
         imgs, refs = invert(pipe, name, folder, steps, log, guidance)
         with torch.no_grad():
             s = cosine_score(scorer(imgs)[0], scorer(refs)[0])
-        out[f"{folder}/{name}"] = {"ti_steps": steps, "score_learned_token_samples": s}
+        before = evaluation["concepts"][f"{folder}/{name}"]  # evaluate.py's initializer-word samples
+        out[f"{folder}/{name}"] = {"initializer": before["initializer"], "score_initializer_samples": before["score_initializer_samples"],
+                                   "ti_steps": steps, "score_learned_token_samples": s,
+                                   "score_fresh_renders_of_concept": before["score_fresh_renders_of_concept"]}
         log(f"{folder}/{name}: after {steps} TI steps score {s:.3f}")
     path = os.path.join(common.ROOT, "docs", "tiny-sd-ti-check.json")
+    method = (f"ti_check.py {steps} {' '.join(names)}: one new token vector initialised from the initializer word, "
+              f"AdamW lr {LR} wd 1e-2, batch {BATCH}, TI templates; 8 samples of 'a photo of a <token>' at guidance {guidance} "
+              f"(docs/tiny-sd-eval.json), scored like the initializer samples there; model {evaluation['unet_checkpoint']}")
     with open(path, "w") as f:
-        json.dump(out, f, indent=2)
+        json.dump({"method": method, "results": out}, f, indent=2)
 
 
 if __name__ == "__main__":
