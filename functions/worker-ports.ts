@@ -69,7 +69,7 @@ export async function buildWorkerPorts(env: Env, options: WorkerPortsOptions): P
     new StoreSliceService({
       store,
       dispatcher,
-      objectives: defaultObjectives({ store, models: defaultModelCatalog(), ...(worker.executionProviders ? { executionProviders: worker.executionProviders } : {}) }),
+      objectives: defaultObjectives({ store, models: defaultModelCatalog(), executionProviders: worker.executionProviders }),
       budget: worker.budget,
       device: worker.device,
       leaseGraceMs: worker.leaseGraceMs,

@@ -36,6 +36,9 @@ export interface SessionOptions {
   executionProviders?: readonly ExecutionProvider[];
 }
 
+/** How a caller wants its models run: SessionOptions without the per-model external-data folder. */
+export type ModelRunOptions = Omit<SessionOptions, "externalDataDir">;
+
 /** Where a session runs: in this thread, or on a worker thread (session-thread.ts). */
 export interface SessionBackend {
   readonly inputNames: readonly string[];

@@ -5,7 +5,7 @@
  */
 import { compileTextualInversion, defaultCacheDir, type CompileOptions, type CompiledGraphs } from "../graph/textual-inversion/compile.js";
 import { DataType } from "../graph/onnx/ir.js";
-import { ModelSession, RuntimeError, type ExecutionProvider, type HostArray, type SessionOptions } from "./session.js";
+import { ModelSession, RuntimeError, type HostArray, type ModelRunOptions, type SessionOptions } from "./session.js";
 
 export interface TiInputs {
   /** [B, L] token ids; id V + j selects concept[j]. */
@@ -18,13 +18,9 @@ export interface TiInputs {
   target: { data: Float32Array; dims: number[] };
 }
 
-export interface TiRunnerOptions {
-  threads?: number;
+export interface TiRunnerOptions extends ModelRunOptions {
   /** null disables the on-disk cache. */
   cacheDir?: string | null;
-  /** Run the step and eval graphs on worker threads (SessionOptions.offThread). */
-  offThread?: boolean;
-  executionProviders?: readonly ExecutionProvider[];
 }
 
 export class TiInputError extends Error {
@@ -60,8 +56,8 @@ export class TextualInversionRunner {
   }
 
   private sessionOptions(c: Compiled): SessionOptions {
-    const { threads = 0, offThread = false, executionProviders } = this.options;
-    return { threads, externalDataDir: c.graphs.root, offThread, ...(executionProviders ? { executionProviders } : {}) };
+    const { cacheDir: _cacheDir, ...run } = this.options;
+    return { ...run, externalDataDir: c.graphs.root };
   }
 
   /** Compile options for these inputs, after checking their shapes agree. */

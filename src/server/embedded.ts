@@ -93,7 +93,7 @@ export async function startEmbeddedServer(options: EmbeddedServerOptions): Promi
   slices = new StoreSliceService({
     store,
     dispatcher,
-    objectives: options.objectives ?? defaultObjectives({ store, models, ...(config.executionProviders ? { executionProviders: config.executionProviders } : {}) }),
+    objectives: options.objectives ?? defaultObjectives({ store, models, executionProviders: config.executionProviders }),
     budget: config.budget,
     device: config.device,
     leaseGraceMs: config.leaseGraceMs,

@@ -7,7 +7,7 @@ import { encodeModel } from "../../graph/onnx/codec.js";
 import { readModelFile } from "../../graph/onnx/model-file.js";
 import { DataType } from "../../graph/onnx/ir.js";
 import { textEncoderWithConcepts } from "../../graph/textual-inversion/text-encoder.js";
-import { type HostArray, ModelSession, type SessionOptions } from "../../runtime/session.js";
+import { type HostArray, ModelSession, type ModelRunOptions } from "../../runtime/session.js";
 import type { ModelFolder } from "../model/folder.js";
 
 export class GenerationModelError extends Error {
@@ -26,7 +26,7 @@ function ids(data: Int32Array, type: number): HostArray {
   return type === DataType.INT64 ? BigInt64Array.from(data, (v) => BigInt(v)) : data;
 }
 
-export async function openConditioningEncoder(folder: ModelFolder, sessions: SessionOptions): Promise<ConditioningEncoder> {
+export async function openConditioningEncoder(folder: ModelFolder, sessions: ModelRunOptions): Promise<ConditioningEncoder> {
   const compiled = textEncoderWithConcepts(readModelFile(folder.textEncoder));
   const session = await ModelSession.fromBytes(encodeModel(compiled.model, { externalDataDir: folder.root }), { ...sessions, externalDataDir: folder.root });
   return {
@@ -63,7 +63,7 @@ function timestepFeed(type: number, scalar: boolean, t: number, batch: number): 
   }
 }
 
-export async function openDenoiser(folder: ModelFolder, sessions: SessionOptions): Promise<Denoiser> {
+export async function openDenoiser(folder: ModelFolder, sessions: ModelRunOptions): Promise<Denoiser> {
   const graph = readModelFile(folder.unet).graph;
   const input = graph.inputs.find((i) => i.name === "timestep");
   if (!input || !graph.inputs.some((i) => i.name === "sample") || !graph.inputs.some((i) => i.name === "encoder_hidden_states")) {
@@ -94,7 +94,7 @@ export interface LatentDecoder {
   release(): Promise<void>;
 }
 
-export async function openLatentDecoder(folder: ModelFolder, sessions: SessionOptions): Promise<LatentDecoder> {
+export async function openLatentDecoder(folder: ModelFolder, sessions: ModelRunOptions): Promise<LatentDecoder> {
   const session = await ModelSession.fromFile(folder.vaeDecoder, sessions);
   const input = session.inputNames[0]!;
   const output = session.outputNames[0]!;

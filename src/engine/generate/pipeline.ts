@@ -10,6 +10,7 @@ import type { LearnedEmbedding } from "../embeddings/index.js";
 import { type ModelFolder } from "../model/folder.js";
 import { addPlaceholder, type ClipTokenizer, loadClipTokenizer } from "../tokenizer/index.js";
 import { GenerationModelError, openConditioningEncoder, openDenoiser, openLatentDecoder } from "./models.js";
+import type { ModelRunOptions } from "../../runtime/session.js";
 
 export interface GenerationRequest {
   prompt: string;
@@ -74,15 +75,7 @@ export interface Generator {
   close(): Promise<void>;
 }
 
-export interface GeneratorOptions {
-  /** onnxruntime intra-op threads (0: all cores). */
-  threads?: number;
-  /** Run the model's sessions on worker threads, leaving the event loop free (SessionOptions.offThread). */
-  offThread?: boolean;
-}
-
-export async function openGenerator(folder: ModelFolder, options: GeneratorOptions = {}): Promise<Generator> {
-  const sessions = { threads: options.threads ?? 0, offThread: options.offThread ?? false };
+export async function openGenerator(folder: ModelFolder, sessions: ModelRunOptions = {}): Promise<Generator> {
   const base = await loadClipTokenizer(folder.tokenizerDir);
   const encoder = await openConditioningEncoder(folder, sessions);
   const denoiser = await openDenoiser(folder, sessions);

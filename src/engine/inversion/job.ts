@@ -14,7 +14,7 @@ import type { CriterionSpec } from "../../core/stopping/index.js";
 import { readModelFile } from "../../graph/onnx/model-file.js";
 import { readTableRows, tokenEmbeddingTable } from "../../graph/textual-inversion/text-encoder.js";
 import { createNoiseSchedule } from "../../core/schedule/index.js";
-import { ModelSession, type ExecutionProvider, type SessionOptions } from "../../runtime/session.js";
+import { ModelSession, type ModelRunOptions } from "../../runtime/session.js";
 import { TextualInversionRunner } from "../../runtime/textual-inversion.js";
 import { captionsFor, type LearnableProperty } from "../captions.js";
 import { loadTrainingImages, resolveImageFiles } from "../images/index.js";
@@ -133,15 +133,10 @@ export async function describeInversion(request: InversionRequest, options: { th
   };
 }
 
-export interface OpenOptions {
-  /** onnxruntime intra-op threads (0: all cores). */
-  threads?: number;
+/** How the model's sessions run (ModelRunOptions: threads, offThread, executionProviders), and what the job reads. */
+export interface OpenOptions extends ModelRunOptions {
   /** Compiled-graph cache folder; null disables it. */
   cacheDir?: string | null;
-  /** Run the model's sessions on worker threads, leaving the event loop free (SessionOptions.offThread). */
-  offThread?: boolean;
-  /** onnxruntime execution providers of the model's sessions (SessionOptions.executionProviders). */
-  executionProviders?: readonly ExecutionProvider[];
   /** Where the model and images are now, if they moved since the description was made (hashes must still match). */
   modelDir?: string;
   images?: string | readonly string[];
@@ -188,8 +183,7 @@ export async function openInversion(description: InversionDescription, seed: num
   const base = await loadClipTokenizer(folder.tokenizerDir);
   const { tokenizer, placeholder } = addPlaceholder(base, d.token, d.numVectors);
   const captionIds = captionsFor(d.property, placeholder.tokens).map((caption) => tokenizer.encode(caption).ids);
-  const threads = options.threads ?? 0;
-  const sessions: SessionOptions = { threads, offThread: options.offThread ?? false, ...(options.executionProviders ? { executionProviders: options.executionProviders } : {}) };
+  const sessions: ModelRunOptions = { threads: options.threads, offThread: options.offThread, executionProviders: options.executionProviders };
   const latents = options.latents ? checkedLatents(options.latents, d, folder) : await encodeImages(files, d, folder, sessions);
 
   const table = tokenEmbeddingTable(readModelFile(folder.textEncoder));
@@ -218,9 +212,9 @@ export async function openInversion(description: InversionDescription, seed: num
 }
 
 /** Decodes the training images and runs the VAE encoder once per image (and flip). */
-async function encodeImages(files: readonly string[], d: InversionDescription, folder: ModelFolder, sessionOptions: SessionOptions): Promise<LatentCache> {
+async function encodeImages(files: readonly string[], d: InversionDescription, folder: ModelFolder, sessions: ModelRunOptions): Promise<LatentCache> {
   const images = await loadTrainingImages(files, { resolution: d.resolution, withFlipped: d.flipProbability > 0 });
-  const vae = await ModelSession.fromFile(folder.vaeEncoder, sessionOptions);
+  const vae = await ModelSession.fromFile(folder.vaeEncoder, sessions);
   try {
     if (!vae.outputNames.includes("latent_parameters")) {
       throw new InversionJobError(

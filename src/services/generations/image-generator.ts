@@ -4,7 +4,8 @@
  * for an API built without one), and one that keeps each model's sessions open and runs one
  * generation at a time (the embedded server's: its sessions already use every core).
  */
-import { openGenerator, type GenerationRequest, type GenerationResult, type Generator, type GeneratorOptions } from "../../engine/generate/pipeline.js";
+import { openGenerator, type GenerationRequest, type GenerationResult, type Generator } from "../../engine/generate/pipeline.js";
+import type { ModelRunOptions } from "../../runtime/session.js";
 import { openModelFolder } from "../../engine/model/folder.js";
 
 export interface ImageGenerator {
@@ -24,8 +25,8 @@ export interface ImageGeneratorOptions {
   readonly offThread?: boolean;
 }
 
-function generatorOptions(options: ImageGeneratorOptions): GeneratorOptions {
-  return { threads: options.threads ?? 0, offThread: options.offThread ?? true };
+function generatorOptions(options: ImageGeneratorOptions): ModelRunOptions {
+  return { threads: options.threads, offThread: options.offThread ?? true };
 }
 
 /** Opens and closes the model's sessions around every call. */

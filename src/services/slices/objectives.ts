@@ -67,10 +67,6 @@ export interface DefaultObjectivesDeps {
 export function defaultObjectives(deps: DefaultObjectivesDeps = {}): ObjectiveFactory {
   return objectiveRegistry({
     synthetic: syntheticObjectiveFactory,
-    ...(deps.store ? { [TEXTUAL_INVERSION_KIND]: textualInversionObjectiveFactory({
-          store: deps.store,
-          ...(deps.models ? { models: deps.models } : {}),
-          ...(deps.executionProviders ? { executionProviders: deps.executionProviders } : {}),
-        }) } : {}),
+    ...(deps.store ? { [TEXTUAL_INVERSION_KIND]: textualInversionObjectiveFactory({ store: deps.store, models: deps.models, executionProviders: deps.executionProviders }) } : {}),
   });
 }

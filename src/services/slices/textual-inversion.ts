@@ -115,7 +115,7 @@ export function textualInversionObjectiveFactory(options: TextualInversionFactor
       const open = await openInversion(description, config.seed, {
         threads,
         offThread,
-        ...(options.executionProviders ? { executionProviders: options.executionProviders } : {}),
+        executionProviders: options.executionProviders,
         ...(options.cacheDir !== undefined ? { cacheDir: options.cacheDir } : {}),
         ...(stored ? { latents: stored } : {}),
       });
